@@ -1,0 +1,117 @@
+"""The citizen account: every datum of PRODUCT.md rule 3 and the lifecycle facts.
+
+Personal columns are nullable because erasure (lapse, expiry, deletion: rules
+6, 8, 10) empties them and keeps only an anonymous record that an account
+existed and when it ended.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.storage import Base
+
+from .states import LIVE_STATES, AccountState
+
+
+def username_key(username: str) -> str:
+    """Uniqueness key of a username: Unicode NFKC, then case-folded (rule 3)."""
+    return unicodedata.normalize("NFKC", username).casefold().strip()
+
+
+def _person_part(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+def person_key(
+    birth_family_name: str,
+    birth_given_name: str,
+    mother_birth_family_name: str,
+    mother_birth_given_name: str,
+    birth_place: str,
+    birth_date: date,
+) -> str:
+    """One live account per natural person (rule 3): the identity that must be unique."""
+    parts = [
+        birth_family_name,
+        birth_given_name,
+        mother_birth_family_name,
+        mother_birth_given_name,
+        birth_place,
+    ]
+    return "|".join(_person_part(p) for p in parts) + "|" + birth_date.isoformat()
+
+
+class Account(Base):
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The system-generated unique identifier (rule 5); never reused, never changes.
+    identifier: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[AccountState] = mapped_column(
+        Enum(AccountState, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+    )
+    state_changed_at: Mapped[datetime]
+
+    username: Mapped[str | None] = mapped_column(String(64))
+    username_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    #: Rule 7: the initial password must be changed before any agency gets a token.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_changed_at: Mapped[datetime | None]
+
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    birth_family_name: Mapped[str | None] = mapped_column(String(100))
+    birth_given_name: Mapped[str | None] = mapped_column(String(100))
+    mother_birth_family_name: Mapped[str | None] = mapped_column(String(100))
+    mother_birth_given_name: Mapped[str | None] = mapped_column(String(100))
+    birth_place: Mapped[str | None] = mapped_column(String(100))
+    birth_country: Mapped[str | None] = mapped_column(String(2))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    #: Uniqueness key of the natural identity (rule 3); emptied when the account ends.
+    person_key: Mapped[str | None] = mapped_column(String(600), unique=True)
+
+    document_type: Mapped[str | None] = mapped_column(String(32))
+    document_number: Mapped[str | None] = mapped_column(String(32))
+    document_issued_on: Mapped[date | None] = mapped_column(Date)
+    document_expires_on: Mapped[date | None] = mapped_column(Date)
+
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    address_postal_code: Mapped[str | None] = mapped_column(String(16))
+    address_locality: Mapped[str | None] = mapped_column(String(100))
+    address_street: Mapped[str | None] = mapped_column(String(200))
+    address_country: Mapped[str | None] = mapped_column(String(2))
+
+    locale: Mapped[str] = mapped_column(String(8), default="hu")
+
+    registering_office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
+    #: in_person, online, e_signature, or test (an agency's integration account)
+    registration_channel: Mapped[str] = mapped_column(String(16))
+    registered_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+    #: Rule 8: the account's validity end; None when the policy gives accounts no end date.
+    valid_until: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in LIVE_STATES
+
+    @property
+    def display_name(self) -> str:
+        """Hungarian order: family name first."""
+        return " ".join(p for p in (self.family_name, self.given_name) if p)
+
+    def __repr__(self) -> str:  # never the personal data
+        return f"<Account {self.id} {self.state}>"

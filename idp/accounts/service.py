@@ -1,0 +1,146 @@
+"""Account services: finding, authenticating and creating accounts.
+
+Services own their transactions and rules; callers pass the SQLAlchemy
+session, the time and the policy. The office flows of registration,
+activation and erasure build on these (PRODUCT.md rules 1 to 11).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.security.passwords import Passwords
+
+from . import password_policy
+from .errors import AccountError
+from .models import Account, person_key, username_key
+from .policy import ValidityPolicy
+from .states import AccountState
+
+_IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_identifier() -> str:
+    """The system-generated unique identifier (rule 5): ``UK-`` and 12 unambiguous characters."""
+    body = "".join(secrets.choice(_IDENTIFIER_ALPHABET) for _ in range(12))
+    return f"UK-{body[:4]}-{body[4:8]}-{body[8:]}"
+
+
+def find_by_username(session: Session, username: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.username_key == username_key(username)))
+
+
+def verify_credentials(session: Session, passwords: Passwords, username: str, password: str) -> Account | None:
+    """The account whose username and password these are, or None; the same work either way."""
+    account = find_by_username(session, username) if username else None
+    result = passwords.verify(account.password_hash if account else None, password_policy.normalise(password))
+    if not result.ok or account is None:
+        return None
+    if result.new_hash:
+        account.password_hash = result.new_hash
+    return account
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    family_name: str
+    given_name: str
+    birth_family_name: str
+    birth_given_name: str
+    mother_birth_family_name: str
+    mother_birth_given_name: str
+    birth_place: str
+    birth_date: date
+    email: str
+    address_postal_code: str
+    address_locality: str
+    address_street: str
+    address_country: str = "HU"
+    birth_country: str = "HU"
+    document_type: str = "identity_card"
+    document_number: str = ""
+
+
+def check_username_free(session: Session, username: str) -> None:
+    key = username_key(username)
+    if not key or len(username) > 64:
+        raise AccountError("username_invalid")
+    if session.scalar(select(Account.id).where(Account.username_key == key)) is not None:
+        raise AccountError("username_taken")
+
+
+def check_person_free(session: Session, key: str) -> None:
+    if session.scalar(select(Account.id).where(Account.person_key == key)) is not None:
+        raise AccountError("person_has_account")
+
+
+def create_test_citizen(
+    session: Session,
+    passwords: Passwords,
+    now: datetime,
+    policy: ValidityPolicy,
+    username: str,
+    password: str,
+    data: PersonalData,
+    office_id: int | None = None,
+) -> Account:
+    """An active, verified account for agencies' integration environments, marked as a test account."""
+    check_username_free(session, username)
+    issues = password_policy.problems(password, username, (data.family_name, data.given_name))
+    if issues:
+        raise AccountError(issues[0], problems=issues)
+    pkey = person_key(
+        data.birth_family_name,
+        data.birth_given_name,
+        data.mother_birth_family_name,
+        data.mother_birth_given_name,
+        data.birth_place,
+        data.birth_date,
+    )
+    check_person_free(session, pkey)
+    account = Account(
+        identifier=new_identifier(),
+        state=AccountState.ACTIVE,
+        state_changed_at=now,
+        username=username,
+        username_key=username_key(username),
+        password_hash=passwords.hash(password_policy.normalise(password)),
+        must_change_password=False,
+        password_changed_at=now,
+        person_key=pkey,
+        email_verified=True,
+        registering_office_id=office_id,
+        registration_channel="test",
+        registered_at=now,
+        activated_at=now,
+        valid_until=policy.valid_until(now),
+        is_test=True,
+        created_at=now,
+        updated_at=now,
+        **data.__dict__,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def change_password(
+    session: Session, passwords: Passwords, account: Account, current: str, new: str, now: datetime
+) -> None:
+    """The citizen chooses a new password (rule 7: required at activation, allowed any time after)."""
+    if not passwords.verify(account.password_hash, password_policy.normalise(current)).ok:
+        raise AccountError("password_wrong")
+    issues = password_policy.problems(new, account.username, (account.family_name, account.given_name))
+    if issues:
+        raise AccountError(issues[0], problems=issues)
+    if passwords.verify(account.password_hash, password_policy.normalise(new)).ok:
+        raise AccountError("password_unchanged")
+    account.password_hash = passwords.hash(password_policy.normalise(new))
+    account.must_change_password = False
+    account.password_changed_at = now
+    account.updated_at = now

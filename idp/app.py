@@ -1,0 +1,146 @@
+"""The application factory: settings in, a configured Flask app out."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp.accounts.policy import ValidityPolicy
+from idp.clock import SystemClock
+from idp import models  # noqa: F401  (registers every table)
+from idp.extensions import babel, csrf, db, migrate
+from idp.runtime import Runtime
+from idp.security.keys import KeyRing, KeyRingError
+from idp.security.passwords import Passwords
+from idp.sessions.service import Timeouts
+from idp.sessions.throttle import LoginThrottle, ThrottlePolicy
+from idp.settings import Settings, load_settings, resolve_path
+from idp.sharedstate import build_shared_state
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+log = logging.getLogger("idp")
+
+
+def _database_uri(url: str) -> str:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
+        path = resolve_path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = None) -> Runtime:
+    s = settings
+    keyring = KeyRing(
+        resolve_path(s.keys.dir), s.keys.passphrase, s.keys.algorithms, s.keys.retain_previous_seconds
+    )
+    shared = build_shared_state(s.shared_state.redis_url)
+    return Runtime(
+        settings=s,
+        clock=clock or SystemClock(),
+        keyring=keyring,
+        passwords=passwords
+        or Passwords(s.security.argon2_time_cost, s.security.argon2_memory_kib, s.security.argon2_parallelism),
+        shared=shared,
+        policy=ValidityPolicy.from_days(
+            s.policy.account_validity_days,
+            s.policy.password_max_age_days,
+            s.policy.password_renewal_grace_days,
+            s.policy.activation_days,
+            s.policy.reminder_days,
+        ),
+        throttle=LoginThrottle(
+            shared,
+            ThrottlePolicy(
+                account_delay_after=s.security.login_account_failures_before_delay,
+                account_block_after=s.security.login_account_failures_before_block,
+                address_block_after=s.security.login_address_failures_before_block,
+                window_seconds=s.security.login_window_seconds,
+            ),
+        ),
+        timeouts=Timeouts(
+            idle=timedelta(seconds=s.session.idle_seconds),
+            absolute=timedelta(seconds=s.session.absolute_seconds),
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock=None, passwords: Passwords | None = None) -> Flask:
+    """Build the provider. Without ``settings``, they are read from ``IDP_CONFIG`` and the environment."""
+    if settings is None:
+        settings = load_settings(os.environ.get("IDP_CONFIG"))
+    else:
+        settings.validate()
+    logging.getLogger("authlib").setLevel(logging.INFO)  # at DEBUG it logs issued tokens
+
+    app = Flask("idp", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    rt = build_runtime(settings, clock, passwords)
+    https = settings.is_https
+    app.config.update(
+        SECRET_KEY=settings.server.secret_key,
+        SQLALCHEMY_DATABASE_URI=_database_uri(settings.database.url),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
+        SESSION_COOKIE_NAME="__Host-idp_form" if https else "idp_form",
+        SESSION_COOKIE_SECURE=https,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PREFERRED_URL_SCHEME="https" if https else "http",
+        MAX_CONTENT_LENGTH=64 * 1024,
+        WTF_CSRF_TIME_LIMIT=3600,
+        WTF_CSRF_SSL_STRICT=https,
+        BABEL_DEFAULT_LOCALE=settings.server.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
+        JSON_SORT_KEYS=False,
+    )
+    if settings.server.trusted_proxies:
+        n = settings.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    csrf.init_app(app)
+
+    from idp.oidc.server import build_server
+    from idp.web import register_web
+    from idp.web.i18n import compile_catalogs, select_locale
+
+    compile_catalogs()
+    babel.init_app(app, locale_selector=select_locale)
+    rt.server = build_server(app, rt)
+    app.extensions["idp"] = rt
+    register_web(app)
+
+    from idp.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _engine_options(settings: Settings) -> dict:
+    if settings.database.url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_size": settings.database.pool_size, "pool_pre_ping": True}
+
+
+def check_keys(app: Flask) -> None:
+    """Refuse to start without signing keys, except in development where they are generated (and said so)."""
+    rt: Runtime = app.extensions["idp"]
+    missing = rt.keyring.missing_algorithms()
+    if not missing:
+        return
+    if not rt.settings.server.development:
+        raise KeyRingError(
+            f"no signing key for {', '.join(missing)} in {rt.keyring.directory}: run `idp keys rotate` once"
+        )
+    created = rt.keyring.ensure(rt.now())
+    for info in created:
+        log.warning("DEVELOPMENT: generated a %s signing key %s in %s", info.alg, info.kid, rt.keyring.directory)

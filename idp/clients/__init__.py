@@ -1,0 +1,1 @@
+"""Agencies' OIDC clients (relying parties): metadata, validation, secrets, approval."""

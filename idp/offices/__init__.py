@@ -1,0 +1,1 @@
+"""Registering offices (okmányiroda, kormányablak) and their officers."""

@@ -1,0 +1,124 @@
+"""Judging a validated authorization request against the sign-in session and the gate.
+
+The outcome names what happens next: sign in, fix the account (a page per gate
+reason), step up, ask consent, or issue a code. With ``prompt=none`` every
+outcome that needs the citizen becomes the standard error instead (OIDC Core
+§3.1.2.6): ``login_required``, ``interaction_required``, ``consent_required``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from idp.accounts import assurance, gate
+from idp.accounts.gate import Reason
+from idp.clients import scopes as sc
+from idp.extensions import db
+from idp.sessions import service as sessions
+
+from . import claims as claim_rules
+from . import consent
+
+LOGIN = "login"
+FIX = "fix"
+CONSENT = "consent"
+ISSUE = "issue"
+ERROR = "error"
+
+
+@dataclass
+class Outcome:
+    kind: str
+    reasons: tuple[Reason, ...] = ()
+    error: str | None = None
+    missing_scopes: list[str] = field(default_factory=list)
+
+
+def prompts_of(data) -> set[str]:
+    return set((data.get("prompt") or "").split())
+
+
+def _required_acr(data) -> str | None:
+    values = (data.get("acr_values") or "").split()
+    raw_claims = data.get("claims")
+    if raw_claims:
+        try:
+            parsed = json.loads(raw_claims)
+        except ValueError:
+            raise InvalidRequestError("The claims parameter is not valid JSON.") from None
+        acr = parsed.get("id_token", {}).get("acr") if isinstance(parsed, dict) and isinstance(parsed.get("id_token"), dict) else None
+        if isinstance(acr, dict) and acr.get("essential"):
+            wanted = acr.get("values") or ([acr["value"]] if isinstance(acr.get("value"), str) else [])
+            values += [v for v in wanted if isinstance(v, str)]
+    return assurance.required_level(values)
+
+
+def requirement_of(data) -> gate.Requirement:
+    max_age = data.get("max_age")
+    return gate.Requirement(
+        max_age=int(max_age) if max_age is not None else None,
+        fresh_login=LOGIN in prompts_of(data),
+        min_acr=_required_acr(data),
+    )
+
+
+def _hint_matches(rt, data, account, client) -> bool:
+    """``id_token_hint`` (OIDC Core §3.1.2.1): true unless it names another citizen."""
+    hint = data.get("id_token_hint")
+    if not hint:
+        return True
+    try:
+        token = jwt.decode(hint, rt.keyring.public_keyset(rt.now()), algorithms=rt.keyring.supported_algorithms())
+    except (JoseError, ValueError):
+        raise InvalidRequestError("id_token_hint is not an ID token issued by this provider.") from None
+    if token.claims.get("iss") != rt.issuer:
+        raise InvalidRequestError("id_token_hint is not an ID token issued by this provider.")
+    if account is None:
+        return True
+    return token.claims.get("sub") == claim_rules.subject_identifier(account, client, rt.pairwise_secret)
+
+
+def judge(rt, grant, account, sso, *, consent_given: bool = False) -> Outcome:
+    data = grant.request.payload.data
+    prompts = prompts_of(data)
+    silent = "none" in prompts
+    requirement = requirement_of(data)
+    now = rt.now()
+    authentication = sessions.authentication_of(sso) if sso is not None else None
+    decision = gate.evaluate(account, now, rt.policy, authentication, requirement) if account else None
+
+    if account is None or Reason.LOGIN_REQUIRED in decision.reasons or not _hint_matches(
+        rt, data, account, grant.request.client
+    ):
+        return Outcome(ERROR, error="login_required") if silent else Outcome(LOGIN)
+    if not decision.allowed:
+        return Outcome(ERROR, error="interaction_required") if silent else Outcome(FIX, reasons=decision.reasons)
+
+    missing = consent.missing_scopes(db.session, account.id, grant.request.client.id, grant.request.scope)
+    if not consent_given and (missing or "consent" in prompts):
+        if silent:
+            return Outcome(ERROR, error="consent_required")
+        return Outcome(CONSENT, missing_scopes=missing or [s for s in sc.parse(grant.request.scope) if s != sc.OPENID])
+    return Outcome(ISSUE)
+
+
+def resume_query(data) -> str:
+    """The authorization request to come back to after signing in: the same, minus what the
+    sign-in itself satisfies (``prompt=login``, ``max_age``), so it does not loop."""
+    items = []
+    for key in data:
+        for value in data.getlist(key) if hasattr(data, "getlist") else [data[key]]:
+            if key in {"max_age", "csrf_token", "decision"}:
+                continue
+            if key == "prompt":
+                value = " ".join(p for p in value.split() if p != LOGIN)
+                if not value:
+                    continue
+            items.append((key, value))
+    return urlencode(items)

@@ -1,0 +1,154 @@
+"""Userinfo, introspection (RFC 7662), revocation (RFC 7009) and RP-initiated logout.
+
+Userinfo and introspection judge the account with the gate again: a citizen
+who stopped passing it (deleted, validity ended…) yields no userinfo and an
+inactive token, even while the token itself has not expired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.core import UserInfoEndpoint
+from authlib.oidc.rpinitiated import EndSessionEndpoint
+
+from idp.accounts import gate
+from idp.accounts.models import Account
+from idp.clients.models import Client
+from idp.extensions import db
+
+from . import claims as claim_rules
+from . import tokens
+from .grants import TOKEN_AUTH_METHODS
+from .models import Token
+
+
+@dataclass
+class AccessGrant:
+    """An access token as the resource protector sees it, bound to its client and citizen."""
+
+    row: Token
+    client: Client
+    account: Account
+
+    @property
+    def scope(self) -> str:
+        return self.row.scope
+
+    def get_scope(self) -> str:
+        return self.row.scope
+
+    def get_client(self) -> Client:
+        return self.client
+
+    def get_user(self) -> claim_rules.Subject:
+        return claim_rules.Subject(self.account, self.client)
+
+
+class GatedBearerValidator(BearerTokenValidator):
+    def __init__(self, rt):
+        super().__init__()
+        self.runtime = rt
+
+    def authenticate_token(self, token_string):
+        if not token_string or len(token_string) > 512:
+            return None
+        row = tokens.find_by_access(db.session, token_string)
+        if row is None:
+            return None
+        client = db.session.get(Client, row.client_pk)
+        account = db.session.get(Account, row.account_id)
+        return AccessGrant(row, client, account)
+
+    def validate_token(self, token, scopes, request):
+        now = self.runtime.now()
+        if (
+            token is None
+            or not tokens.access_is_active(token.row, now)
+            or not token.client.is_active
+            or not gate.evaluate(token.account, now, self.runtime.policy).allowed
+        ):
+            raise InvalidTokenError()
+        if self.scope_insufficient(token.get_scope(), scopes):
+            raise InvalidTokenError(description="The access token does not carry the openid scope.")
+
+
+def build_resource_protector(rt) -> ResourceProtector:
+    protector = ResourceProtector()
+    protector.register_token_validator(GatedBearerValidator(rt))
+    return protector
+
+
+class UserInfo(UserInfoEndpoint):
+    def generate_user_info(self, user, scope):
+        return claim_rules.user_claims(user.account, user.client, scope, self.server.runtime.pairwise_secret)
+
+    def get_issuer(self):
+        return self.server.runtime.issuer
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = TOKEN_AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        if not token_string or len(token_string) > 512:
+            return None
+        return tokens.find_any(db.session, token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):
+        # A client may introspect only the tokens issued to it.
+        return token.client_pk == client.id
+
+    def create_introspection_payload(self, token):
+        rt = self.server.runtime
+        now = rt.now()
+        if token is None:
+            return {"active": False}
+        kind = "refresh_token" if token.refresh_digest and tokens.refresh_is_active(token, now) else "access_token"
+        active = tokens.access_is_active(token, now) or tokens.refresh_is_active(token, now)
+        account = db.session.get(Account, token.account_id)
+        if not active or not gate.evaluate(account, now, rt.policy).allowed:
+            return {"active": False}
+        client = db.session.get(Client, token.client_pk)
+        expires = token.refresh_expires_at if kind == "refresh_token" else token.access_expires_at
+        return {
+            "active": True,
+            "scope": token.scope,
+            "client_id": client.client_id,
+            "token_type": "Bearer",
+            "exp": int(expires.timestamp()),
+            "iat": int(token.issued_at.timestamp()),
+            "sub": claim_rules.subject_identifier(account, client, rt.pairwise_secret),
+            "aud": client.client_id,
+            "iss": rt.issuer,
+            "acr": token.acr,
+            "auth_time": int(token.auth_time.timestamp()),
+        }
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = TOKEN_AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        if not token_string or len(token_string) > 512:
+            return None
+        return tokens.find_any(db.session, token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        # Revoking either token of a grant ends the whole family (RFC 7009 §2.1).
+        tokens.revoke_family(db.session, token.family_id, self.server.runtime.now())
+
+
+class EndSession(EndSessionEndpoint):
+    """RP-initiated logout; the web layer asks the citizen when the request cannot be shown genuine."""
+
+    def get_server_jwks(self):
+        rt = self.server.runtime
+        return rt.keyring.public_keyset(rt.now())
+
+    def end_session(self, end_session_request):
+        """The web view ends the sign-in session itself (it owns the cookie) before asking for the response."""

@@ -1,0 +1,245 @@
+"""The authorization code grant (with OpenID Connect and PKCE S256) and refresh with rotation.
+
+Only what is needed is registered: no password, implicit, hybrid or client
+credentials grants (RFC 9700 §2.1.2, §2.4). Both grants call the gate again
+when they authenticate the user, so a citizen who stopped passing it after the
+code was issued gets no token (PRODUCT.md, "The gate before every token").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from authlib.common.encoding import to_bytes, to_unicode, urlsafe_b64encode
+from authlib.oauth2.rfc6749 import OAuth2Error, grants
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode
+from sqlalchemy import select
+
+from idp.accounts import gate
+from idp.accounts.models import Account
+from idp.clients import scopes as sc
+from idp.extensions import db
+from idp.security.secrets import digest
+
+from . import claims as claim_rules
+from . import tokens
+from .models import AuthorizationCode
+from .responses import authorization_response
+
+TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+RESPONSE_MODES = ("query", "form_post")
+PROMPTS = {"none", "login", "consent"}
+
+
+def _s256_matches(verifier: str, challenge: str) -> bool:
+    computed = to_unicode(urlsafe_b64encode(hashlib.sha256(to_bytes(verifier, "ascii")).digest()))
+    return hmac.compare_digest(computed.encode("ascii"), challenge.encode("ascii"))
+
+
+class S256Only(CodeChallenge):
+    """PKCE required for every client, S256 only (RFC 9700 §2.1.1): ``plain`` and a missing method are refused."""
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    CODE_CHALLENGE_METHODS = {"S256": _s256_matches}
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+def _runtime(grant):
+    return grant.server.runtime
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
+
+    def validate_authorization_request(self):
+        redirect_uri = super().validate_authorization_request()
+        try:
+            self._validate_openid_request()
+        except OAuth2Error as error:
+            error.redirect_uri = redirect_uri
+            raise
+        return redirect_uri
+
+    def _validate_openid_request(self) -> None:
+        data = self.request.payload.data
+        datalist = self.request.payload.datalist
+        for name in ("nonce", "code_challenge", "code_challenge_method", "response_mode", "prompt", "max_age"):
+            if len(datalist.get(name, [])) > 1:
+                raise InvalidRequestError(f"Multiple '{name}' in request.")
+        if sc.OPENID not in sc.parse(self.request.scope):
+            raise InvalidScopeError("The openid scope is required.")
+        if not data.get("state"):
+            raise InvalidRequestError("The state parameter is required.")
+        if data.get("response_mode", "query") not in RESPONSE_MODES:
+            raise InvalidRequestError("response_mode must be query or form_post")
+        if "request" in data:
+            raise _OIDCError("request_not_supported", "Request objects are not supported.")
+        if "request_uri" in data:
+            raise _OIDCError("request_uri_not_supported", "request_uri is not supported.")
+        if "registration" in data:
+            raise _OIDCError("registration_not_supported", "The registration parameter is not supported.")
+        prompts = set((data.get("prompt") or "").split())
+        if not prompts <= PROMPTS:
+            raise InvalidRequestError("Unsupported prompt value.")
+        if "none" in prompts and len(prompts) > 1:
+            raise InvalidRequestError("prompt=none cannot be combined with other values.")
+        max_age = data.get("max_age")
+        if max_age is not None and (not max_age.isdigit() or len(max_age) > 10):
+            raise InvalidRequestError("max_age must be a non-negative integer.")
+
+    def create_authorization_response(self, redirect_uri, grant_user):
+        if not grant_user:
+            raise AccessDeniedError(redirect_uri=redirect_uri)
+        self.request.user = grant_user
+        code = self.generate_authorization_code()
+        self.save_authorization_code(code, self.request)
+        params = [("code", code)]
+        if self.request.payload.state:
+            params.append(("state", self.request.payload.state))
+        return authorization_response(
+            redirect_uri, params, self.request.payload.data.get("response_mode"), _runtime(self).issuer
+        )
+
+    def save_authorization_code(self, code, request):
+        rt = _runtime(self)
+        now = rt.now()
+        sso = request.sso
+        data = request.payload.data
+        db.session.add(
+            AuthorizationCode(
+                code_digest=digest(code),
+                client_pk=request.client.id,
+                account_id=request.user.account.id,
+                sid=sso.sid,
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.scope,
+                nonce=data.get("nonce"),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                auth_time=sso.auth_time,
+                acr=sso.acr,
+                amr=list(sso.amr or []),
+                created_at=now,
+                expires_at=now + timedelta(seconds=rt.settings.tokens.authorization_code_seconds),
+            )
+        )
+
+    def query_authorization_code(self, code, client):
+        now = _runtime(self).now()
+        row = tokens.find_code(db.session, code, client.id)
+        if row is None:
+            return None
+        if row.consumed_at is not None:
+            tokens.revoke_code_family(db.session, row, now)
+            return None
+        if row.expires_at <= now:
+            return None
+        return row
+
+    def authenticate_user(self, authorization_code):
+        rt = _runtime(self)
+        now = rt.now()
+        family_id = tokens.claim_code(db.session, authorization_code, now)
+        if family_id is None:
+            # Lost a race with another exchange of the same code: that is a second use.
+            tokens.revoke_code_family(db.session, authorization_code, now)
+            raise InvalidGrantError("The authorization code was already used.")
+        self.request.family_id = family_id
+        account = db.session.get(Account, authorization_code.account_id)
+        if not gate.evaluate(account, now, rt.policy).allowed:
+            raise InvalidGrantError("The account cannot be used for e-government services now.")
+        return claim_rules.Subject(account, self.request.client)
+
+    def delete_authorization_code(self, authorization_code):
+        """Nothing to delete: the code was claimed in ``authenticate_user`` and is kept for reuse detection."""
+
+
+class _OIDCError(InvalidRequestError):
+    def __init__(self, error: str, description: str):
+        super().__init__(description)
+        self.error = error
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        now = _runtime(self).now()
+        row = tokens.find_by_refresh(db.session, refresh_token)
+        if row is None:
+            return None
+        if row.rotated_at is not None:
+            # A rotated refresh token used again: someone holds a copy (RFC 9700 §4.14.2).
+            tokens.revoke_family(db.session, row.family_id, now)
+            return None
+        if not tokens.refresh_is_active(row, now):
+            return None
+        return row
+
+    def authenticate_user(self, refresh_token):
+        rt = _runtime(self)
+        now = rt.now()
+        if not tokens.claim_refresh(db.session, refresh_token, now):
+            tokens.revoke_family(db.session, refresh_token.family_id, now)
+            raise InvalidGrantError("The refresh token was already used.")
+        account = db.session.get(Account, refresh_token.account_id)
+        if not gate.evaluate(account, now, rt.policy).allowed:
+            raise InvalidGrantError("The account cannot be used for e-government services now.")
+        return claim_rules.Subject(account, self.request.client)
+
+    def revoke_old_credential(self, refresh_token):
+        """Already done: ``authenticate_user`` marked it rotated in the same transaction."""
+
+
+class OpenIDConnect(OpenIDCode):
+    """ID tokens through Authlib's current hooks: key, algorithm and claims per client."""
+
+    def __init__(self, rt):
+        super().__init__(require_nonce=True)
+        self.runtime = rt
+
+    def exists_nonce(self, nonce, request):
+        found = db.session.scalar(
+            select(AuthorizationCode.id).where(
+                AuthorizationCode.client_pk == request.client.id, AuthorizationCode.nonce == nonce
+            ).limit(1)
+        )
+        return found is not None
+
+    def resolve_client_private_key(self, client):
+        return self.runtime.keyring.current(self.get_client_algorithm(client))
+
+    def get_client_algorithm(self, client):
+        return client.id_token_signed_response_alg or "RS256"
+
+    def get_encode_header(self, client):
+        key = self.resolve_client_private_key(client)
+        return {"alg": self.get_client_algorithm(client), "kid": key.kid, "typ": "JWT"}
+
+    def get_client_claims(self, client):
+        return {"iss": self.runtime.issuer, "aud": client.get_client_id()}
+
+    def get_compatible_claims(self, request):
+        rt = self.runtime
+        now = int(rt.now().timestamp())
+        claims = self.get_client_claims(request.client)
+        claims.update(iat=now, exp=now + rt.settings.tokens.id_token_seconds)
+        if request.authorization_code is not None:
+            claims["sid"] = request.authorization_code.sid
+        return claims
+
+    def generate_user_info(self, user, scope):
+        return claim_rules.user_claims(user.account, user.client, scope, self.runtime.pairwise_secret)

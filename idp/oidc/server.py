@@ -1,0 +1,147 @@
+"""The authorization server: Authlib's Flask server, configured and extended.
+
+Built inside the application factory and kept in ``app.extensions["idp"]``.
+Client authentication: ``client_secret_basic``, ``client_secret_post`` (secrets
+kept as digests, compared in constant time, a rotated secret honoured for its
+grace period), ``private_key_jwt`` (RFC 7523, ``jti`` replay cache in shared
+state) and ``none`` for public clients, who must use PKCE like everyone else.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc.jwk import KeySet
+
+from idp.clients import service as clients
+from idp.extensions import db
+
+from . import tokens
+from .endpoints import EndSession, Introspection, Revocation, UserInfo, build_resource_protector
+from .grants import AuthorizationCodeGrant, OpenIDConnect, RefreshTokenGrant, S256Only
+
+
+class IdpAuthorizationServer(AuthorizationServer):
+    def __init__(self, rt):
+        super().__init__()
+        self.runtime = rt
+        self.register_token_generator("default", self._generate_token)
+
+    def query_client(self, client_id):
+        if not isinstance(client_id, str) or len(client_id) > 64:
+            return None
+        return clients.find_active(db.session, client_id)
+
+    def _generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+        token = {
+            "token_type": "Bearer",
+            "access_token": tokens.new_token_value(),
+            "expires_in": self.runtime.settings.tokens.access_token_seconds,
+            "scope": scope or "",
+        }
+        if include_refresh_token:
+            token["refresh_token"] = tokens.new_token_value()
+        return token
+
+    def save_token(self, token, request):
+        rt = self.runtime
+        now = rt.now()
+        if request.authorization_code is not None:
+            code = request.authorization_code
+            family_id = request.family_id
+            sid, auth_time, acr, amr = code.sid, code.auth_time, code.acr, code.amr
+            refresh_expires_at = now + timedelta(seconds=rt.settings.tokens.refresh_token_seconds)
+        else:
+            old = request.refresh_token
+            family_id, sid, auth_time, acr, amr = old.family_id, old.sid, old.auth_time, old.acr, old.amr
+            refresh_expires_at = old.refresh_expires_at
+        tokens.store(
+            db.session,
+            family_id=family_id,
+            client_pk=request.client.id,
+            account_id=request.user.account.id,
+            sid=sid,
+            scope=token.get("scope", ""),
+            access_token=token["access_token"],
+            refresh_token=token.get("refresh_token"),
+            now=now,
+            access_lifetime=rt.access_lifetime,
+            refresh_expires_at=refresh_expires_at,
+            auth_time=auth_time,
+            acr=acr,
+            amr=amr,
+        )
+
+    def send_signal(self, name, *args, **kwargs):
+        """Authlib's blinker signals are not used."""
+
+
+def _secret_method(rt, extract):
+    def authenticate(query_client, request):
+        client_id, secret = extract(request)
+        if not client_id or not secret:
+            return None
+        client = query_client(client_id)
+        if client is None:
+            return None
+        if client.check_client_secret(secret, rt.now()):
+            return client
+        return None
+
+    return authenticate
+
+
+def _from_basic(request):
+    return extract_basic_authorization(request.headers)
+
+
+def _from_post(request):
+    return request.form.get("client_id"), request.form.get("client_secret")
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """``private_key_jwt`` (RFC 7523 §2.2, OIDC Core §9)."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, rt, token_endpoint: str):
+        super().__init__(validate_jti=True, leeway=30)
+        self.runtime = rt
+        self.token_endpoint = token_endpoint
+
+    def get_audiences(self):
+        return [self.runtime.issuer, self.token_endpoint]
+
+    def validate_jti(self, claims, jti):
+        if not isinstance(jti, str) or len(jti) > 256:
+            return False
+        ttl = max(int(claims.get("exp", 0)) - int(self.runtime.now().timestamp()), 0) + 120
+        return self.runtime.shared.first_use(f"jti:{claims['sub']}:{jti}", min(ttl, 3600))
+
+    def resolve_client_public_key(self, client):
+        if not client.jwks:
+            raise InvalidClientError(description="The client has no registered jwks.")
+        try:
+            return KeySet.import_key_set(client.jwks)
+        except Exception:
+            raise InvalidClientError(description="The registered jwks cannot be used.") from None
+
+
+def build_server(app, rt) -> IdpAuthorizationServer:
+    server = IdpAuthorizationServer(rt)
+    server.register_client_auth_method("client_secret_basic", _secret_method(rt, _from_basic))
+    server.register_client_auth_method("client_secret_post", _secret_method(rt, _from_post))
+    server.register_client_auth_method("private_key_jwt", PrivateKeyJWT(rt, f"{rt.issuer}/token"))
+    server.register_grant(AuthorizationCodeGrant, [S256Only(required=True), OpenIDConnect(rt)])
+    server.register_grant(RefreshTokenGrant)
+    protector = build_resource_protector(rt)
+    server.register_endpoint(UserInfo(resource_protector=protector))
+    server.register_endpoint(Introspection)
+    server.register_endpoint(Revocation)
+    server.register_endpoint(EndSession)
+    server.resource_protector = protector
+    return server

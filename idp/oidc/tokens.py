@@ -1,0 +1,155 @@
+"""Issuing, finding, rotating and revoking tokens and codes, kept as digests.
+
+Hot paths (code exchange, refresh, userinfo, introspection) run a few
+statements each; claiming a code or a refresh token is one conditional
+``UPDATE`` whose row count decides, so two concurrent uses cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from idp.security.secrets import digest, new_secret
+
+from .models import AuthorizationCode, Token
+
+
+def find_code(session: Session, code: str, client_pk: int) -> AuthorizationCode | None:
+    return session.scalar(
+        select(AuthorizationCode).where(
+            AuthorizationCode.code_digest == digest(code), AuthorizationCode.client_pk == client_pk
+        )
+    )
+
+
+def claim_code(session: Session, code: AuthorizationCode, now: datetime) -> str | None:
+    """Mark the code used; returns the new token family id, or None if it was already used."""
+    family_id = new_secret(24)
+    result = session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == code.id, AuthorizationCode.consumed_at.is_(None))
+        .values(consumed_at=now, family_id=family_id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    return family_id
+
+
+def revoke_family(session: Session, family_id: str | None, now: datetime) -> int:
+    if not family_id:
+        return 0
+    result = session.execute(
+        update(Token)
+        .where(Token.family_id == family_id, Token.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def revoke_code_family(session: Session, code: AuthorizationCode, now: datetime) -> None:
+    """A code used twice: revoke everything its first use issued (RFC 6749 §4.1.2)."""
+    current = session.scalar(select(AuthorizationCode.family_id).where(AuthorizationCode.id == code.id))
+    revoke_family(session, current, now)
+
+
+def find_by_access(session: Session, access_token: str) -> Token | None:
+    return session.scalar(select(Token).where(Token.access_digest == digest(access_token)))
+
+
+def find_by_refresh(session: Session, refresh_token: str) -> Token | None:
+    return session.scalar(select(Token).where(Token.refresh_digest == digest(refresh_token)))
+
+
+def find_any(session: Session, value: str, hint: str | None) -> Token | None:
+    d = digest(value)
+    if hint == "refresh_token":
+        return session.scalar(select(Token).where(Token.refresh_digest == d)) or find_by_access(session, value)
+    return session.scalar(select(Token).where(or_(Token.access_digest == d, Token.refresh_digest == d)))
+
+
+def claim_refresh(session: Session, token: Token, now: datetime) -> bool:
+    """Rotate: mark the refresh token used. False when it was already rotated or revoked."""
+    result = session.execute(
+        update(Token)
+        .where(Token.id == token.id, Token.rotated_at.is_(None), Token.revoked_at.is_(None))
+        .values(rotated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def access_is_active(token: Token, now: datetime) -> bool:
+    return token.revoked_at is None and token.access_expires_at > now
+
+
+def refresh_is_active(token: Token, now: datetime) -> bool:
+    return (
+        token.refresh_digest is not None
+        and token.revoked_at is None
+        and token.rotated_at is None
+        and token.refresh_expires_at is not None
+        and token.refresh_expires_at > now
+    )
+
+
+def store(
+    session: Session,
+    *,
+    family_id: str,
+    client_pk: int,
+    account_id: int,
+    sid: str,
+    scope: str,
+    access_token: str,
+    refresh_token: str | None,
+    now: datetime,
+    access_lifetime: timedelta,
+    refresh_expires_at: datetime | None,
+    auth_time: datetime,
+    acr: str,
+    amr: list[str],
+) -> Token:
+    token = Token(
+        family_id=family_id,
+        client_pk=client_pk,
+        account_id=account_id,
+        sid=sid,
+        scope=scope,
+        access_digest=digest(access_token),
+        refresh_digest=digest(refresh_token) if refresh_token else None,
+        issued_at=now,
+        access_expires_at=now + access_lifetime,
+        refresh_expires_at=refresh_expires_at if refresh_token else None,
+        auth_time=auth_time,
+        acr=acr,
+        amr=list(amr),
+    )
+    session.add(token)
+    return token
+
+
+def revoke_for_account(session: Session, account_id: int, now: datetime) -> None:
+    session.execute(
+        update(Token)
+        .where(Token.account_id == account_id, Token.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def revoke_for_sid(session: Session, sid: str, now: datetime) -> None:
+    session.execute(
+        update(Token)
+        .where(Token.sid == sid, Token.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def new_token_value() -> str:
+    return new_secret(32)

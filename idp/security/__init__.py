@@ -1,0 +1,1 @@
+"""Primitives the rest builds on: password hashing, random secrets, signing keys."""

@@ -1,0 +1,101 @@
+"""Starting, finding and ending sign-in sessions (ASVS 5.0 V7).
+
+A new secret at every sign-in (no fixation), idle and absolute timeouts
+enforced here on every lookup, ended server-side at sign-out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from idp.accounts.gate import Authentication
+from idp.accounts.models import Account
+from idp.security.secrets import digest, new_secret
+
+from .models import SsoSession
+
+#: How stale ``last_seen_at`` may get before a lookup writes it again (saves a write per request).
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    idle: timedelta
+    absolute: timedelta
+
+
+def start(
+    session: Session,
+    account: Account,
+    now: datetime,
+    amr: list[str],
+    acr: str,
+    ip_address: str = "",
+    user_agent: str = "",
+) -> tuple[SsoSession, str]:
+    """Create a session; returns it and the cookie secret (never stored in clear)."""
+    secret = new_secret(32)
+    sso = SsoSession(
+        sid=new_secret(24),
+        secret_digest=digest(secret),
+        account_id=account.id,
+        created_at=now,
+        last_seen_at=now,
+        auth_time=now,
+        acr=acr,
+        amr=list(amr),
+        ip_address=ip_address[:64],
+        user_agent=user_agent[:300],
+    )
+    session.add(sso)
+    session.flush()
+    return sso, secret
+
+
+def is_current(sso: SsoSession, now: datetime, timeouts: Timeouts) -> bool:
+    return (
+        sso.ended_at is None
+        and now - sso.last_seen_at < timeouts.idle
+        and now - sso.created_at < timeouts.absolute
+    )
+
+
+def find(session: Session, secret: str | None, now: datetime, timeouts: Timeouts) -> SsoSession | None:
+    """The live session for a cookie secret, touched; None when absent, ended or timed out."""
+    if not secret or len(secret) > 128:
+        return None
+    sso = session.scalar(select(SsoSession).where(SsoSession.secret_digest == digest(secret)))
+    if sso is None or not is_current(sso, now, timeouts):
+        return None
+    if now - sso.last_seen_at >= TOUCH_EVERY:
+        sso.last_seen_at = now
+    return sso
+
+
+def authentication_of(sso: SsoSession) -> Authentication:
+    return Authentication(auth_time=sso.auth_time, acr=sso.acr, amr=tuple(sso.amr or ()))
+
+
+def end(session: Session, sso: SsoSession, now: datetime, reason: str) -> None:
+    if sso.ended_at is None:
+        sso.ended_at = now
+        sso.end_reason = reason
+
+
+def end_all_for_account(session: Session, account_id: int, now: datetime, reason: str) -> list[str]:
+    """End every live session of an account; returns their sids (for logout notices)."""
+    sids = list(
+        session.scalars(
+            select(SsoSession.sid).where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
+        )
+    )
+    session.execute(
+        update(SsoSession)
+        .where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+    )
+    return sids

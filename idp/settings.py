@@ -1,0 +1,424 @@
+"""Typed configuration: TOML file, then environment, validated at start-up.
+
+Every field is documented where it is declared; ``config.example.toml`` is
+generated from these classes (``idp config example``) and a test fails when the
+committed file drifts. A value of the wrong type, an unknown key, or an unsafe
+production setting stops start-up with a message naming the key.
+
+Environment variables override the file: ``IDP_<SECTION>_<KEY>`` (for example
+``IDP_SERVER_SECRET_KEY``, ``IDP_DATABASE_URL``, ``IDP_KEYS_PASSPHRASE``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+from urllib.parse import urlsplit
+
+
+class SettingsError(ValueError):
+    """A configuration problem; ``key`` names the offending setting."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+def _doc(text: str, *, secret: bool = False, example: Any = None) -> dict:
+    return {"doc": text, "secret": secret, "example": example}
+
+
+@dataclass
+class ServerSettings:
+    issuer: str = field(
+        default="https://idp.example.gov.hu",
+        metadata=_doc(
+            "Issuer identifier: the public https URL agencies use (no trailing slash). "
+            "http:// is allowed only in development mode on a loopback host."
+        ),
+    )
+    development: bool = field(
+        default=False,
+        metadata=_doc(
+            "Development mode: allows an http:// issuer on loopback and generates missing "
+            "signing keys. Never enable in production."
+        ),
+    )
+    secret_key: str = field(
+        default="",
+        metadata=_doc(
+            "Secret for signing the CSRF cookie session (at least 32 characters). "
+            "Required; set it from the environment: IDP_SERVER_SECRET_KEY.",
+            secret=True,
+        ),
+    )
+    default_locale: str = field(default="hu", metadata=_doc("Language of pages and mail when nothing else decides: hu or en."))
+    trusted_proxies: int = field(
+        default=0,
+        metadata=_doc(
+            "Number of reverse proxies in front of the provider whose X-Forwarded-For/-Proto "
+            "headers are trusted (0 when clients connect directly)."
+        ),
+    )
+
+
+@dataclass
+class DatabaseSettings:
+    url: str = field(
+        default="sqlite:///instance/idp.sqlite3",
+        metadata=_doc(
+            "SQLAlchemy URL. SQLite (relative paths are under the working directory) for one "
+            "machine; PostgreSQL in production, e.g. postgresql+psycopg://idp@db/idp.",
+            secret=True,
+        ),
+    )
+    pool_size: int = field(default=5, metadata=_doc("Connections kept per worker process (PostgreSQL)."))
+
+
+@dataclass
+class SharedStateSettings:
+    redis_url: str = field(
+        default="",
+        metadata=_doc(
+            "Redis URL for state shared by several instances (sign-in throttling, replay "
+            "caches), e.g. redis://127.0.0.1:6379/0. Empty: kept in process, fine for one instance.",
+            secret=True,
+        ),
+    )
+
+
+@dataclass
+class KeysSettings:
+    dir: str = field(default="keys", metadata=_doc("Folder of the signing keys (relative to the working directory)."))
+    passphrase: str = field(
+        default="",
+        metadata=_doc(
+            "Passphrase that encrypts the private keys at rest (at least 16 characters). "
+            "Required; set it from the environment: IDP_KEYS_PASSPHRASE.",
+            secret=True,
+        ),
+    )
+    algorithms: list[str] = field(
+        default_factory=lambda: ["RS256", "ES256", "EdDSA"],
+        metadata=_doc("Signing algorithms with a key each. RS256 must be present (the OpenID Connect default)."),
+    )
+    retain_previous_seconds: int = field(
+        default=86400,
+        metadata=_doc(
+            "After a rotation, how long the previous key stays published in the JWKS. Must be "
+            "longer than any token signed with it lives."
+        ),
+    )
+
+
+@dataclass
+class TokenSettings:
+    authorization_code_seconds: int = field(default=60, metadata=_doc("Lifetime of an authorization code (RFC 9700 §4.1: short)."))
+    access_token_seconds: int = field(default=600, metadata=_doc("Lifetime of an access token."))
+    id_token_seconds: int = field(default=600, metadata=_doc("Lifetime of an ID token."))
+    refresh_token_seconds: int = field(
+        default=8 * 3600, metadata=_doc("Absolute lifetime of a refresh token family from the sign-in that started it.")
+    )
+
+
+@dataclass
+class SessionSettings:
+    idle_seconds: int = field(default=30 * 60, metadata=_doc("A sign-in session unused this long ends (ASVS 7.3.1)."))
+    absolute_seconds: int = field(default=12 * 3600, metadata=_doc("A sign-in session ends this long after sign-in, used or not (ASVS 7.3.2)."))
+    cookie_name: str = field(
+        default="",
+        metadata=_doc(
+            "Name of the sign-in session cookie. Empty: __Host-idp_session over https, "
+            "idp_session over http (development)."
+        ),
+    )
+
+
+@dataclass
+class SecuritySettings:
+    pairwise_secret: str = field(
+        default="",
+        metadata=_doc(
+            "Secret mixed into pairwise subject identifiers (at least 32 characters). Changing "
+            "it changes every sub agencies know. Required; set it from the environment: "
+            "IDP_SECURITY_PAIRWISE_SECRET.",
+            secret=True,
+        ),
+    )
+    argon2_time_cost: int = field(default=3, metadata=_doc("argon2id passes (RFC 9106 §4)."))
+    argon2_memory_kib: int = field(default=65536, metadata=_doc("argon2id memory in KiB (RFC 9106 §4: 64 MiB)."))
+    argon2_parallelism: int = field(default=2, metadata=_doc("argon2id lanes; at most the cores of one worker's machine."))
+    login_account_failures_before_delay: int = field(
+        default=3, metadata=_doc("Failed sign-ins on one username before each next try must wait (doubling).")
+    )
+    login_account_failures_before_block: int = field(
+        default=10, metadata=_doc("Failed sign-ins on one username within the window before it is refused for the window.")
+    )
+    login_address_failures_before_block: int = field(
+        default=50, metadata=_doc("Failed sign-ins from one address within the window before it is refused for the window.")
+    )
+    login_window_seconds: int = field(
+        default=15 * 60, metadata=_doc("Window of the failure counters; a block ends with it, so nobody is locked out for good.")
+    )
+
+
+@dataclass
+class PolicySettings:
+    account_validity_days: int = field(
+        default=5 * 365,
+        metadata=_doc(
+            "Account validity from recording (seed rule: five years). 0: the account has no end date "
+            "(the rule in force since 2009)."
+        ),
+    )
+    password_max_age_days: int = field(
+        default=0, metadata=_doc("Password validity in days (0: as long as the account; the 2009 rule: 730).")
+    )
+    password_renewal_grace_days: int = field(
+        default=60,
+        metadata=_doc(
+            "With a password validity set: how long after the password expired the citizen may still "
+            "renew it after signing in; beyond that, reactivation in person at an office."
+        ),
+    )
+    activation_days: int = field(default=5, metadata=_doc("Days to activate a registration with the emailed code (seed: five)."))
+    reminder_days: list[int] = field(
+        default_factory=lambda: [30, 7], metadata=_doc("Days before the end of validity when a reminder email is sent.")
+    )
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    shared_state: SharedStateSettings = field(default_factory=SharedStateSettings)
+    keys: KeysSettings = field(default_factory=KeysSettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+
+    @property
+    def is_https(self) -> bool:
+        return self.server.issuer.startswith("https://")
+
+    @property
+    def session_cookie_name(self) -> str:
+        if self.session.cookie_name:
+            return self.session.cookie_name
+        return "__Host-idp_session" if self.is_https else "idp_session"
+
+    def validate(self) -> Settings:
+        _validate(self)
+        return self
+
+
+
+
+def _section_classes() -> dict[str, type]:
+    hints = get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def _coerce(key: str, value: Any, annotation: Any) -> Any:
+    text = str(annotation)
+    if annotation is bool or text == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
+            return value.lower() in {"true", "1", "yes"}
+        raise SettingsError(key, f"expected true or false, got {value!r}")
+    if annotation is int or text == "int":
+        if isinstance(value, bool):
+            raise SettingsError(key, f"expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise SettingsError(key, f"expected an integer, got {value!r}")
+    if annotation is str or text == "str":
+        if isinstance(value, str):
+            return value
+        raise SettingsError(key, f"expected a string, got {value!r}")
+    if text.startswith("list["):
+        inner = int if "int" in text else str
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise SettingsError(key, f"expected a list, got {value!r}")
+        return [_coerce(key, v, inner) for v in value]
+    raise SettingsError(key, f"unsupported type {annotation!r}")  # pragma: no cover - programming error
+
+
+def load_settings(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from a TOML file (optional) and the environment, then validate."""
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise SettingsError("--config", f"file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError("--config", f"not valid TOML: {exc}") from None
+    return build_settings(data, environ).validate()
+
+
+def build_settings(data: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:
+    """Build (without validating) settings from parsed TOML and environment overrides."""
+    environ = environ or {}
+    classes = _section_classes()
+    unknown = set(data) - set(classes)
+    if unknown:
+        raise SettingsError(sorted(unknown)[0], "unknown section")
+    sections = {}
+    for name, cls in classes.items():
+        raw = data.get(name, {})
+        if not isinstance(raw, dict):
+            raise SettingsError(name, "expected a table")
+        hints = get_type_hints(cls)
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in raw:
+            if key not in known:
+                raise SettingsError(f"{name}.{key}", "unknown key")
+        values = {}
+        for f in dataclasses.fields(cls):
+            full = f"{name}.{f.name}"
+            env_name = f"IDP_{name.upper()}_{f.name.upper()}"
+            if env_name in environ:
+                values[f.name] = _coerce(env_name, environ[env_name], hints[f.name])
+            elif f.name in raw:
+                values[f.name] = _coerce(full, raw[f.name], hints[f.name])
+        sections[name] = cls(**values)
+    return Settings(**sections)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _validate(s: Settings) -> None:
+    parts = urlsplit(s.server.issuer)
+    if parts.scheme not in {"https", "http"} or not parts.netloc:
+        raise SettingsError("server.issuer", "must be an absolute https:// URL")
+    if parts.query or parts.fragment or s.server.issuer.endswith("/"):
+        raise SettingsError("server.issuer", "must have no query, fragment or trailing slash")
+    if parts.scheme == "http":
+        if not s.server.development:
+            raise SettingsError("server.issuer", "http:// is allowed only with server.development = true")
+        if not _is_loopback(parts.hostname):
+            raise SettingsError("server.issuer", "http:// is allowed only on a loopback host (localhost, 127.0.0.1, ::1)")
+    if len(s.server.secret_key) < 32:
+        raise SettingsError("server.secret_key", "missing or shorter than 32 characters (set IDP_SERVER_SECRET_KEY)")
+    if len(s.keys.passphrase) < 16:
+        raise SettingsError("keys.passphrase", "missing or shorter than 16 characters (set IDP_KEYS_PASSPHRASE)")
+    if len(s.security.pairwise_secret) < 32:
+        raise SettingsError(
+            "security.pairwise_secret", "missing or shorter than 32 characters (set IDP_SECURITY_PAIRWISE_SECRET)"
+        )
+    if s.server.default_locale not in {"hu", "en"}:
+        raise SettingsError("server.default_locale", "must be hu or en")
+    if "RS256" not in s.keys.algorithms:
+        raise SettingsError("keys.algorithms", "must include RS256")
+    unsupported = set(s.keys.algorithms) - {"RS256", "ES256", "EdDSA"}
+    if unsupported:
+        raise SettingsError("keys.algorithms", f"unsupported: {', '.join(sorted(unsupported))}")
+    if s.keys.retain_previous_seconds <= max(s.tokens.id_token_seconds, s.tokens.access_token_seconds):
+        raise SettingsError("keys.retain_previous_seconds", "must be longer than the ID and access token lifetimes")
+    if not 1 <= s.tokens.authorization_code_seconds <= 600:
+        raise SettingsError("tokens.authorization_code_seconds", "must be between 1 and 600 (RFC 6749 §4.1.2)")
+    for key in ("access_token_seconds", "id_token_seconds", "refresh_token_seconds"):
+        if getattr(s.tokens, key) <= 0:
+            raise SettingsError(f"tokens.{key}", "must be positive")
+    if s.session.idle_seconds <= 0 or s.session.absolute_seconds < s.session.idle_seconds:
+        raise SettingsError("session.absolute_seconds", "must be positive and at least session.idle_seconds")
+    if s.is_https and s.session.cookie_name and not s.session.cookie_name.startswith("__Host-"):
+        raise SettingsError("session.cookie_name", "over https the name must start with __Host-")
+    if s.policy.account_validity_days < 0 or s.policy.password_max_age_days < 0:
+        raise SettingsError("policy.account_validity_days", "must not be negative")
+    if s.policy.account_validity_days == 0 and s.policy.password_max_age_days == 0:
+        raise SettingsError("policy.password_max_age_days", "set it when accounts have no end date (the 2009 rule)")
+    if s.policy.activation_days <= 0:
+        raise SettingsError("policy.activation_days", "must be positive")
+    if s.database.url.startswith("sqlite") is False and "://" not in s.database.url:
+        raise SettingsError("database.url", "must be an SQLAlchemy URL")
+    for n in (
+        "login_account_failures_before_delay",
+        "login_account_failures_before_block",
+        "login_address_failures_before_block",
+        "login_window_seconds",
+    ):
+        if getattr(s.security, n) <= 0:
+            raise SettingsError(f"security.{n}", "must be positive")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def example_toml() -> str:
+    """The documented example configuration, generated from the classes above."""
+    lines = [
+        "# Configuration of the Ügyfélkapu identity provider.",
+        "# Generated by `idp config example` from idp/settings.py; do not edit by hand.",
+        "# Every key can be overridden from the environment as IDP_<SECTION>_<KEY>.",
+        "# Secrets (marked below) belong in the environment, not in this file.",
+        "",
+    ]
+    defaults = Settings()
+    for section in dataclasses.fields(Settings):
+        lines.append(f"[{section.name}]")
+        obj = getattr(defaults, section.name)
+        for f in dataclasses.fields(obj):
+            meta = f.metadata
+            for chunk in _wrap(meta.get("doc", "")):
+                lines.append(f"# {chunk}")
+            env = f"IDP_{section.name.upper()}_{f.name.upper()}"
+            if meta.get("secret"):
+                lines.append(f"# Secret: prefer the environment variable {env}.")
+            value = getattr(obj, f.name)
+            prefix = "# " if meta.get("secret") and value == "" else ""
+            lines.append(f"{prefix}{f.name} = {_toml_value(value)}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _wrap(text: str, width: int = 88) -> list[str]:
+    words, out, line = text.split(), [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            out.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    if line:
+        out.append(line)
+    return out
+
+
+def resolve_path(value: str, base: Path | None = None) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else (base or Path.cwd()) / p

@@ -1,0 +1,16 @@
+"""HTTP: blueprints and forms only. Views parse, call one service verb, render or redirect."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    from . import auth, errors, i18n, oauth, security, session
+
+    security.init_app(app)
+    i18n.init_app(app)
+    session.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(auth.bp)

@@ -1,0 +1,44 @@
+"""Error pages: a readable message, the right status, never a stack trace or ``str(exc)``."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("idp.web")
+
+MESSAGES = {
+    400: _l("The request was not understood."),
+    404: _l("This page does not exist."),
+    405: _l("This address does not accept this kind of request."),
+    413: _l("The request is too large."),
+}
+
+JSON_PATHS = ("/token", "/userinfo", "/introspect", "/revoke")
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        message = _l("The form expired or was not sent from this site. Please go back and try again.")
+        return render_template("error.html", message=message, code="csrf"), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if request.path in JSON_PATHS:
+            body = {"error": "invalid_request" if exc.code < 500 else "server_error"}
+            return body, exc.code
+        message = MESSAGES.get(exc.code, _l("The request cannot be processed."))
+        return render_template("error.html", message=message, code=str(exc.code)), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if request.path in JSON_PATHS:
+            return {"error": "server_error"}, 500
+        message = _l("Something went wrong on our side. Please try again later.")
+        return render_template("error.html", message=message, code="500"), 500

@@ -1,0 +1,111 @@
+"""Hungarian first, English second (Flask-Babel with gettext catalogues).
+
+The language is chosen by, in order: an explicit switch (``?lang=``, then
+remembered in a cookie), the agency's ``ui_locales``, the browser's
+Accept-Language, and the configured default (Hungarian).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, g, request, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import lazy_gettext as _l
+
+from idp.runtime import runtime
+
+LOCALES = ("hu", "en")
+LANG_COOKIE = "lang"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def compile_catalogs() -> None:
+    """Compile each ``.po`` into ``.mo`` when missing or older (no binary files in the repository)."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        tmp = mo.with_suffix(".mo.tmp")
+        with tmp.open("wb") as fh:
+            write_mo(fh, catalog)
+        tmp.replace(mo)
+
+
+def _from_ui_locales(value: str | None) -> str | None:
+    for tag in (value or "").split():
+        base = tag.split("-")[0].lower()
+        if base in LOCALES:
+            return base
+    return None
+
+
+def requested_switch() -> str | None:
+    lang = request.args.get("lang")
+    return lang if lang in LOCALES else None
+
+
+def select_locale() -> str:
+    if "locale" in g:
+        return g.locale
+    choice = requested_switch() or request.cookies.get(LANG_COOKIE)
+    if choice not in LOCALES:
+        choice = _from_ui_locales(request.values.get("ui_locales"))
+    if choice is None and request.args.get("next"):
+        nxt = parse_qs(urlsplit(request.args["next"]).query).get("ui_locales", [None])[0]
+        choice = _from_ui_locales(nxt)
+    if choice is None:
+        choice = request.accept_languages.best_match(LOCALES)
+    g.locale = choice or runtime().settings.server.default_locale
+    return g.locale
+
+
+SCOPE_TEXT = {
+    "openid": (_l("Your identifier for this agency"), _l("A code that identifies you to this agency only.")),
+    "profile": (_l("Name and date of birth"), _l("Family and given name, date of birth, preferred language.")),
+    "email": (_l("Email address"), _l("The email address you registered, which can receive official documents.")),
+    "address": (_l("Home address"), _l("The home address you registered.")),
+    "natural_identity": (
+        _l("Natural identity data"),
+        _l("Birth name, place of birth and mother's birth name."),
+    ),
+}
+
+
+def person_name(account) -> str:
+    """Hungarian order (family name first) in Hungarian, given name first in English."""
+    if str(get_locale()) == "hu":
+        return " ".join(p for p in (account.family_name, account.given_name) if p)
+    return " ".join(p for p in (account.given_name, account.family_name) if p)
+
+
+def lang_url(code: str) -> str:
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    return url_for(request.endpoint or "auth.home", **(request.view_args or {}), **args)
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def _helpers():
+        return {
+            "current_locale": lambda: str(get_locale()),
+            "lang_url": lang_url,
+            "person_name": person_name,
+            "format_date": lambda d: format_date(d, "long"),
+            "scope_label": lambda s: SCOPE_TEXT.get(s, (s, ""))[0],
+            "scope_description": lambda s: SCOPE_TEXT.get(s, ("", ""))[1],
+        }
+
+    @app.after_request
+    def _remember_switch(response):
+        lang = requested_switch()
+        if lang:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax", httponly=True,
+                                secure=runtime().settings.is_https, path="/")
+        return response

@@ -1,0 +1,156 @@
+"""Action helpers that read like the story: ``citizen.sign_in()``, ``agency.authorize(prompt="none")``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from idp.accounts import assurance
+from idp.extensions import db
+from idp.sessions import service as sessions
+
+from .factories import PASSWORD
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+@dataclass
+class Citizen:
+    http: object
+    rt: object
+    account: object
+    password: str = PASSWORD
+
+    def sign_in(self, password: str | None = None, next_url: str | None = None):
+        """Through the real form: GET the page, POST username and password."""
+        page = self.http.get("/login", query_string={"next": next_url} if next_url else None)
+        data = {"csrf_token": csrf_of(page.get_data(as_text=True)), "username": self.account.username,
+                "password": password or self.password, "next": next_url or ""}
+        return self.http.post("/login", data=data)
+
+    def signed_in_quickly(self, amr=("pwd",), auth_time=None):
+        """Fast login for everything after sign-in: a session straight from the service."""
+        sso, secret = sessions.start(db.session, self.account, auth_time or self.rt.now(), list(amr), assurance.level_for(list(amr)))
+        db.session.commit()
+        self.http.set_cookie(self.rt.settings.session_cookie_name, secret, domain="localhost")
+        return sso
+
+
+@dataclass
+class Agency:
+    http: object
+    client: object
+    secret: str | None
+    redirect_uri: str = ""
+    verifier: str = ""
+    nonce: str = ""
+    state: str = ""
+    last_params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.redirect_uri = self.redirect_uri or self.client.redirect_uris[0]
+
+    def authorize_params(self, **overrides) -> dict:
+        self.verifier, challenge = pkce_pair()
+        self.nonce = secrets.token_urlsafe(12)
+        self.state = secrets.token_urlsafe(12)
+        params = {
+            "response_type": "code",
+            "client_id": self.client.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": "openid profile email",
+            "state": self.state,
+            "nonce": self.nonce,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        params.update(overrides)
+        self.last_params = {k: v for k, v in params.items() if v is not None}
+        return self.last_params
+
+    def authorize(self, **overrides):
+        return self.http.get("/authorize?" + urlencode(self.authorize_params(**overrides)))
+
+    def consent(self, page, decision: str = "allow"):
+        html = page.get_data(as_text=True)
+        data = dict(self.last_params)
+        data.update(csrf_token=csrf_of(html), decision=decision)
+        return self.http.post("/authorize", data=data)
+
+    def code_from(self, response) -> str:
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        location = response.headers["Location"]
+        assert location.startswith(self.redirect_uri), location
+        params = query_of(location)
+        assert "error" not in params, params
+        assert params["state"] == self.state
+        return params["code"]
+
+    def get_code(self, **overrides) -> str:
+        """Authorize with a signed-in citizen, consenting when asked."""
+        response = self.authorize(**overrides)
+        if response.status_code == 200 and b'name="decision"' in response.data:
+            response = self.consent(response)
+        return self.code_from(response)
+
+    def _auth(self, data: dict) -> dict:
+        headers = {}
+        if self.client.token_endpoint_auth_method == "client_secret_basic":
+            raw = f"{self.client.client_id}:{self.secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        elif self.client.token_endpoint_auth_method == "client_secret_post":
+            data.update(client_id=self.client.client_id, client_secret=self.secret)
+        else:
+            data.setdefault("client_id", self.client.client_id)
+        return headers
+
+    def exchange(self, code: str, verifier: str | None = None, **extra):
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
+                "code_verifier": verifier if verifier is not None else self.verifier}
+        data.update(extra)
+        data = {k: v for k, v in data.items() if v is not None}
+        headers = self._auth(data)
+        return self.http.post("/token", data=data, headers=headers)
+
+    def refresh(self, refresh_token: str):
+        data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        return self.http.post("/token", data=data, headers=self._auth(data))
+
+    def introspect(self, token: str):
+        data = {"token": token}
+        return self.http.post("/introspect", data=data, headers=self._auth(data))
+
+    def revoke(self, token: str, hint: str | None = None):
+        data = {"token": token}
+        if hint:
+            data["token_type_hint"] = hint
+        return self.http.post("/revoke", data=data, headers=self._auth(data))
+
+    def userinfo(self, access_token: str, method: str = "GET"):
+        headers = {"Authorization": f"Bearer {access_token}"}
+        return self.http.open("/userinfo", method=method, headers=headers)
+
+    def tokens(self, **overrides) -> dict:
+        response = self.exchange(self.get_code(**overrides))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()

@@ -1,0 +1,65 @@
+"""The authorization code flow through the Flask test client: the happy path and its guards."""
+
+from __future__ import annotations
+
+import pytest
+from joserfc import jwt
+
+from idp.oidc.claims import subject_identifier
+
+from .support.factories import make_account, make_client
+from .support.flows import Agency, Citizen, query_of
+
+
+@pytest.fixture
+def citizen(client, rt):
+    return Citizen(client, rt, make_account(rt))
+
+
+@pytest.fixture
+def agency(client, rt):
+    c, secret = make_client(rt)
+    return Agency(client, c, secret)
+
+
+def decode(rt, id_token):
+    return jwt.decode(id_token, rt.keyring.public_keyset(rt.now()), algorithms=["RS256", "ES256", "EdDSA"]).claims
+
+
+def test_sign_in_consent_and_tokens(citizen, agency, rt):
+    citizen.signed_in_quickly()
+    page = agency.authorize()
+    assert page.status_code == 200 and b'name="decision"' in page.data
+    code = agency.code_from(agency.consent(page))
+    response = agency.exchange(code)
+    assert response.status_code == 200, response.get_json()
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    claims = decode(rt, body["id_token"])
+    assert claims["iss"] == rt.issuer
+    assert claims["aud"] == agency.client.client_id
+    assert claims["nonce"] == agency.nonce
+    assert claims["sub"] == subject_identifier(citizen.account, agency.client, rt.pairwise_secret)
+    assert claims["acr"] == "http://eidas.europa.eu/LoA/low"
+    assert claims["amr"] == ["pwd"]
+    for name in ("auth_time", "at_hash", "sid", "iat", "exp"):
+        assert name in claims
+    info = agency.userinfo(body["access_token"])
+    assert info.status_code == 200
+    assert info.get_json()["sub"] == claims["sub"]
+    assert info.get_json()["family_name"] == "Kovács"
+
+
+def test_consent_is_remembered(citizen, agency):
+    citizen.signed_in_quickly()
+    agency.get_code()
+    second = agency.authorize()
+    assert second.status_code == 302
+    assert "code" in query_of(second.headers["Location"])
+
+
+def test_iss_parameter_in_response(citizen, agency, rt):
+    citizen.signed_in_quickly()
+    agency.get_code()
+    params = query_of(agency.authorize().headers["Location"])
+    assert params["iss"] == rt.issuer
