@@ -117,3 +117,18 @@ def db(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def live(_schema, database_url, keys_dir, clock):
+    """The provider on a real local port: yields (base_url, app). The issuer is that URL."""
+    from .support.live import free_port, serving
+
+    port = free_port()
+    app = create_app(make_settings(database_url, keys_dir, issuer=f"http://127.0.0.1:{port}"), clock=clock)
+    with serving(app, port) as base:
+        with app.app_context():
+            yield base, app
+            _db.session.remove()
+            _empty_tables()
+            _db.engine.dispose()
