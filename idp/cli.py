@@ -9,13 +9,13 @@ import json
 import logging
 import os
 import secrets
-import sys
 from datetime import date, timedelta
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
+from idp.serving import run_server
 from idp.settings import SettingsError, example_toml
 
 
@@ -280,19 +280,6 @@ def serve(host, port):
     run_server(app, host, port)
 
 
-def run_server(app: Flask, host: str, port: int) -> None:
-    from werkzeug.serving import WSGIRequestHandler, run_simple
-
-    class PathOnlyLog(WSGIRequestHandler):
-        """Logs the path without its query: query strings can carry id_token_hint or codes."""
-
-        def log_request(self, code="-", size="-"):
-            path = self.path.split("?", 1)[0]
-            self.log("info", '"%s %s" %s', self.command, path, code)
-
-    run_simple(host, port, app, threaded=True, request_handler=PathOnlyLog, use_reloader=False)
-
-
 def register_commands(app: Flask) -> None:
     app.cli.add_command(clients_cli)
     app.cli.add_command(citizens_cli)
@@ -315,8 +302,7 @@ def _create_app():
     try:
         return create_app()
     except SettingsError as exc:
-        click.echo(f"configuration error: {exc}", err=True)
-        sys.exit(2)
+        raise NoAppException(f"configuration error: {exc}") from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False, set_debug_flag=False)
@@ -325,7 +311,7 @@ def main():
     """Ügyfélkapu identity provider."""
 
 
-@main.group("config", help="Configuration.")
+@main.group("config", cls=click.Group, help="Configuration.")
 def config_cli():
     pass
 
@@ -336,7 +322,7 @@ def config_example():
     click.echo(example_toml(), nl=False)
 
 
-@main.command("demo")
+@main.command("demo", with_appcontext=False)
 @click.option("--port", default=5000, show_default=True, type=int, help="Port of the provider; agencies use the next two.")
 @click.option("--instance", default="instance/demo", show_default=True, help="Folder for the demo database and secrets.")
 def demo(port, instance):
@@ -345,3 +331,7 @@ def demo(port, instance):
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     run_demo(port=port, instance=instance)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 
 from idp.app import MIGRATIONS, check_keys, create_app
+from idp.serving import run_server
 from idp.settings import build_settings
 
 from .agency import create_agency_app
@@ -51,8 +52,6 @@ def demo_settings(port: int, folder: Path, store: dict):
 
 
 def run_demo(port: int = 5000, instance: str = "instance/demo") -> None:
-    from idp.cli import run_server
-
     folder = Path(instance)
     folder.mkdir(parents=True, exist_ok=True)
     store = _load_secrets(folder)
