@@ -7,7 +7,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp.accounts.policy import ValidityPolicy
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     logging.getLogger("authlib").setLevel(logging.INFO)  # at DEBUG it logs issued tokens
 
     app = Flask("idp", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.before_request(_fresh_request_globals)  # first, before any extension's hook
     rt = build_runtime(settings, clock, passwords)
     https = settings.is_https
     app.config.update(
@@ -99,8 +100,8 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
         WTF_CSRF_SSL_STRICT=https,
         BABEL_DEFAULT_LOCALE=settings.server.default_locale,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
-        JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False
     if settings.server.trusted_proxies:
         n = settings.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
@@ -123,6 +124,13 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
 
     register_commands(app)
     return app
+
+
+def _fresh_request_globals() -> None:
+    """Start every request with an empty ``g``, as under a WSGI server, also when one application
+    context outlives several requests (tests, scripts): the sign-in session, the CSRF token and
+    the form targets cached there belong to one request only."""
+    vars(g._get_current_object()).clear()
 
 
 def _engine_options(settings: Settings) -> dict:
