@@ -63,3 +63,18 @@ def test_iss_parameter_in_response(citizen, agency, rt):
     agency.get_code()
     params = query_of(agency.authorize().headers["Location"])
     assert params["iss"] == rt.issuer
+
+
+def test_userinfo_by_get_post_header_and_post_body(citizen, agency, client):
+    citizen.signed_in_quickly()
+    token = agency.tokens()["access_token"]
+    assert agency.userinfo(token, method="GET").status_code == 200
+    assert agency.userinfo(token, method="POST").status_code == 200
+    by_body = client.post("/userinfo", data={"access_token": token})
+    assert by_body.status_code == 200 and by_body.get_json()["sub"]
+
+
+def test_userinfo_without_a_token_answers_401_with_www_authenticate(client):
+    response = client.get("/userinfo")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")

@@ -18,6 +18,7 @@ from idp.security.passwords import Passwords
 
 from . import password_policy
 from .errors import AccountError
+from .gate import Reason, account_reasons
 from .models import Account, person_key, username_key
 from .policy import ValidityPolicy
 from .states import AccountState
@@ -130,11 +131,24 @@ def create_test_citizen(
 
 
 def change_password(
-    session: Session, passwords: Passwords, account: Account, current: str, new: str, now: datetime
+    session: Session,
+    passwords: Passwords,
+    account: Account,
+    current: str,
+    new: str,
+    now: datetime,
+    *,
+    policy: ValidityPolicy,
 ) -> None:
-    """The citizen chooses a new password (rule 7: required at activation, allowed any time after)."""
+    """The citizen chooses a new password (rule 7: required at activation, allowed any time after).
+
+    Rule 8 (the 2009 rule): a password expired for longer than the renewal grace
+    cannot be renewed online; the citizen must reactivate in person at an office.
+    """
     if not passwords.verify(account.password_hash, password_policy.normalise(current)).ok:
         raise AccountError("password_wrong")
+    if Reason.REACTIVATION_REQUIRED in account_reasons(account, now, policy):
+        raise AccountError(Reason.REACTIVATION_REQUIRED.value)
     issues = password_policy.problems(new, account.username, (account.family_name, account.given_name))
     if issues:
         raise AccountError(issues[0], problems=issues)

@@ -50,11 +50,12 @@ def _required_acr(data) -> str | None:
     if raw_claims:
         try:
             parsed = json.loads(raw_claims)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested arrays exhaust the parser's recursion
             raise InvalidRequestError("The claims parameter is not valid JSON.") from None
         acr = parsed.get("id_token", {}).get("acr") if isinstance(parsed, dict) and isinstance(parsed.get("id_token"), dict) else None
         if isinstance(acr, dict) and acr.get("essential"):
-            wanted = acr.get("values") or ([acr["value"]] if isinstance(acr.get("value"), str) else [])
+            wanted = acr.get("values") if isinstance(acr.get("values"), list) else []
+            wanted = wanted or ([acr["value"]] if isinstance(acr.get("value"), str) else [])
             values += [v for v in wanted if isinstance(v, str)]
     return assurance.required_level(values)
 
@@ -93,9 +94,9 @@ def judge(rt, grant, account, sso, *, consent_given: bool = False) -> Outcome:
     authentication = sessions.authentication_of(sso) if sso is not None else None
     decision = gate.evaluate(account, now, rt.policy, authentication, requirement) if account else None
 
-    if account is None or Reason.LOGIN_REQUIRED in decision.reasons or not _hint_matches(
-        rt, data, account, grant.request.client
-    ):
+    # A hint that is not our ID token is a malformed request, signed in or not.
+    hint_matches = _hint_matches(rt, data, account, grant.request.client)
+    if account is None or Reason.LOGIN_REQUIRED in decision.reasons or not hint_matches:
         return Outcome(ERROR, error="login_required") if silent else Outcome(LOGIN)
     if not decision.allowed:
         return Outcome(ERROR, error="interaction_required") if silent else Outcome(FIX, reasons=decision.reasons)

@@ -91,25 +91,41 @@ class UserInfo(UserInfoEndpoint):
         return self.server.runtime.issuer
 
 
+@dataclass
+class PresentedToken:
+    """A token row and which of its two values the client presented: each is judged on its own."""
+
+    row: Token
+    kind: str  # "access_token" or "refresh_token"
+
+
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
         if not token_string or len(token_string) > 512:
             return None
-        return tokens.find_any(db.session, token_string, token_type_hint)
+        row = tokens.find_any(db.session, token_string, token_type_hint)
+        if row is None:
+            return None
+        return PresentedToken(row, tokens.kind_of(row, token_string))
 
     def check_permission(self, token, client, request):
         # A client may introspect only the tokens issued to it.
-        return token.client_pk == client.id
+        return token.row.client_pk == client.id
 
-    def create_introspection_payload(self, token):
+    def create_introspection_payload(self, presented):
         rt = self.server.runtime
         now = rt.now()
-        if token is None:
+        if presented is None:
             return {"active": False}
-        kind = "refresh_token" if token.refresh_digest and tokens.refresh_is_active(token, now) else "access_token"
-        active = tokens.access_is_active(token, now) or tokens.refresh_is_active(token, now)
+        token, kind = presented.row, presented.kind
+        # A rotated refresh token is dead even while the access token issued with it lives, and the
+        # other way round (RFC 7662 §2.2: the state of the token presented).
+        if kind == "refresh_token":
+            active = tokens.refresh_is_active(token, now)
+        else:
+            active = tokens.access_is_active(token, now)
         account = db.session.get(Account, token.account_id)
         if not active or not gate.evaluate(account, now, rt.policy).allowed:
             return {"active": False}

@@ -96,7 +96,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if "none" in prompts and len(prompts) > 1:
             raise InvalidRequestError("prompt=none cannot be combined with other values.")
         max_age = data.get("max_age")
-        if max_age is not None and (not max_age.isdigit() or len(max_age) > 10):
+        # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+        if max_age is not None and (not (max_age.isascii() and max_age.isdigit()) or len(max_age) > 10):
             raise InvalidRequestError("max_age must be a non-negative integer.")
 
     def create_authorization_response(self, redirect_uri, grant_user):

@@ -32,7 +32,8 @@ class IdpAuthorizationServer(AuthorizationServer):
         self.register_token_generator("default", self._generate_token)
 
     def query_client(self, client_id):
-        if not isinstance(client_id, str) or len(client_id) > 64:
+        # A NUL (possible in a Basic header) matches no client, and PostgreSQL refuses it in a query.
+        if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
             return None
         return clients.find_active(db.session, client_id)
 
@@ -96,7 +97,10 @@ def _secret_method(rt, extract):
 
 
 def _from_basic(request):
-    return extract_basic_authorization(request.headers)
+    try:
+        return extract_basic_authorization(request.headers)
+    except UnicodeDecodeError:  # credentials that are not UTF-8 match no client (Authlib lets this escape)
+        return None, None
 
 
 def _from_post(request):
@@ -104,9 +108,14 @@ def _from_post(request):
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):
-    """``private_key_jwt`` (RFC 7523 §2.2, OIDC Core §9)."""
+    """``private_key_jwt`` (RFC 7523 §2.2, OIDC Core §9).
+
+    A ``jti`` is remembered for as long as its assertion is valid (RFC 7523 §3, item 7); to keep
+    that memory bounded, an assertion valid for longer than ``MAX_LIFETIME_SECONDS`` is refused.
+    """
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
+    MAX_LIFETIME_SECONDS = 3600
 
     def __init__(self, rt, token_endpoint: str):
         super().__init__(validate_jti=True, leeway=30)
@@ -116,11 +125,17 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     def get_audiences(self):
         return [self.runtime.issuer, self.token_endpoint]
 
+    def verify_claims(self, claims):
+        exp = claims.get("exp")
+        if isinstance(exp, (int, float)) and exp - self.runtime.now().timestamp() > self.MAX_LIFETIME_SECONDS:
+            raise InvalidClientError(description="The client assertion expires too far in the future.")
+        super().verify_claims(claims)
+
     def validate_jti(self, claims, jti):
         if not isinstance(jti, str) or len(jti) > 256:
             return False
-        ttl = max(int(claims.get("exp", 0)) - int(self.runtime.now().timestamp()), 0) + 120
-        return self.runtime.shared.first_use(f"jti:{claims['sub']}:{jti}", min(ttl, 3600))
+        ttl = max(int(claims["exp"]) - int(self.runtime.now().timestamp()), 0) + self.leeway + 60
+        return self.runtime.shared.first_use(f"jti:{claims['sub']}:{jti}", ttl)
 
     def resolve_client_public_key(self, client):
         if not client.jwks:

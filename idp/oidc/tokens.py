@@ -72,6 +72,11 @@ def find_any(session: Session, value: str, hint: str | None) -> Token | None:
     return session.scalar(select(Token).where(or_(Token.access_digest == d, Token.refresh_digest == d)))
 
 
+def kind_of(token: Token, value: str) -> str:
+    """Which of the token's two values ``value`` is."""
+    return "refresh_token" if token.refresh_digest == digest(value) else "access_token"
+
+
 def claim_refresh(session: Session, token: Token, now: datetime) -> bool:
     """Rotate: mark the refresh token used. False when it was already rotated or revoked."""
     result = session.execute(
@@ -143,10 +148,18 @@ def revoke_for_account(session: Session, account_id: int, now: datetime) -> None
 
 
 def revoke_for_sid(session: Session, sid: str, now: datetime) -> None:
+    """A sign-in session ended: its tokens die, and so do codes not yet exchanged (marked used,
+    with no family to revoke), so no token is issued for a session that is over."""
     session.execute(
         update(Token)
         .where(Token.sid == sid, Token.revoked_at.is_(None))
         .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.sid == sid, AuthorizationCode.consumed_at.is_(None))
+        .values(consumed_at=now)
         .execution_options(synchronize_session=False)
     )
 

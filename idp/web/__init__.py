@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import auth, errors, i18n, oauth, security, session
+    from . import auth, errors, i18n, malformed, oauth, security, session
 
+    malformed.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     session.init_app(app)

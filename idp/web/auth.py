@@ -13,6 +13,7 @@ from idp.accounts.errors import AccountError
 from idp.accounts.password_policy import MIN_LENGTH
 from idp.clients import service as clients
 from idp.extensions import db
+from idp.oidc.responses import allow_form_target
 from idp.runtime import runtime
 
 from . import messages, session
@@ -38,6 +39,21 @@ def _client_of(next_url: str | None):
     client_id = query.get("client_id", [None])[0]
     client = clients.find_active(db.session, client_id) if client_id else None
     return client, query.get("login_hint", [None])[0]
+
+
+def _allow_return_to_agency(next_url: str | None) -> None:
+    """A form whose POST resumes an authorization request may end, through redirects, at the agency.
+
+    Browsers apply the page's CSP ``form-action`` to every redirect that follows a form submission
+    (Chromium blocks the whole navigation otherwise), so the page must allow the origin of the
+    request's redirect URI, and only when it is one registered for that client.
+    """
+    client, _hint = _client_of(next_url)
+    if client is None:
+        return
+    redirect_uri = parse_qs(urlsplit(next_url).query).get("redirect_uri", [None])[0]
+    if redirect_uri and client.check_redirect_uri(redirect_uri):
+        allow_form_target(redirect_uri)
 
 
 def _flash_reason(reason: str, **values) -> None:
@@ -71,6 +87,7 @@ def login():
         session.begin(account, amr=["pwd"], acr=assurance.level_for(["pwd"]))
         return redirect(nxt or url_for("auth.home"), 303)
     client, hint = _client_of(nxt)
+    _allow_return_to_agency(nxt)
     form.next.data = nxt or ""
     form.username.data = form_session.get("login_username") or hint or ""
     return render_template("login.html", form=form, client=client)
@@ -112,7 +129,8 @@ def change_password():
             return redirect(back, 303)
         try:
             accounts.change_password(
-                db.session, rt.passwords, account, form.current_password.data, form.new_password.data, rt.now()
+                db.session, rt.passwords, account, form.current_password.data, form.new_password.data, rt.now(),
+                policy=rt.policy,
             )
         except AccountError as exc:
             _flash_reason(exc.reason, min=MIN_LENGTH)
@@ -120,4 +138,5 @@ def change_password():
         flash(str(messages.FORM_DONE["password_changed"]), "success")
         return redirect(nxt or url_for("auth.home"), 303)
     form.next.data = nxt or ""
+    _allow_return_to_agency(nxt)
     return render_template("password.html", form=form, account=account, min_length=MIN_LENGTH)

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, g, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 
 from idp.runtime import runtime
 
@@ -45,6 +46,15 @@ def _from_ui_locales(value: str | None) -> str | None:
     return None
 
 
+def _ui_locales_param() -> str | None:
+    """``ui_locales`` from the query or the form; the form is skipped when its body cannot be read
+    (too large, malformed), so the error page for that request can still be rendered."""
+    try:
+        return request.values.get("ui_locales")
+    except HTTPException:
+        return request.args.get("ui_locales")
+
+
 def requested_switch() -> str | None:
     lang = request.args.get("lang")
     return lang if lang in LOCALES else None
@@ -55,7 +65,7 @@ def select_locale() -> str:
         return g.locale
     choice = requested_switch() or request.cookies.get(LANG_COOKIE)
     if choice not in LOCALES:
-        choice = _from_ui_locales(request.values.get("ui_locales"))
+        choice = _from_ui_locales(_ui_locales_param())
     if choice is None and request.args.get("next"):
         nxt = parse_qs(urlsplit(request.args["next"]).query).get("ui_locales", [None])[0]
         choice = _from_ui_locales(nxt)

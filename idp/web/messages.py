@@ -51,6 +51,7 @@ FORM = {
     "password_contains_personal_data": _l("The password must not contain your username or name."),
     "password_unchanged": _l("The new password must differ from the current one."),
     "form_invalid": _l("Please fill in every field."),
+    "reactivation_required": GATE["reactivation_required"][1],
 }
 
 #: Protocol errors shown on a page when there is no validated place to send the citizen back to.

@@ -1,0 +1,512 @@
+"""The benchmark driver behind ``bench/run`` (see bench/README.md).
+
+Sets up the ``idp_bench`` PostgreSQL database, seeds citizens with sign-in
+sessions and consent plus one client, measures the in-process references,
+starts gunicorn on a free loopback port, runs the load phases through
+``loadgen.py`` (a separate process, so its CPU is its own), prints the tables,
+and always stops gunicorn and drops the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path[:0] = [str(ROOT), str(BENCH)]
+
+import loadgen  # noqa: E402
+
+DB_NAME = "idp_bench"
+REDIRECT_URI = "https://agency.example.hu/callback"
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- database ----------------------------------------------------------------------
+
+
+def admin_execute(server_url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def create_database(server_url: str) -> None:
+    admin_execute(server_url, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
+
+
+def drop_database(server_url: str) -> None:
+    admin_execute(server_url, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+# -- set-up in process: schema, keys, seed, references ------------------------------
+
+
+def seed(app, citizens: int) -> dict:
+    """One client, ``citizens`` active accounts, each with a live sign-in session and consent."""
+    from flask_migrate import upgrade
+
+    from idp.accounts import assurance
+    from idp.app import MIGRATIONS, check_keys
+    from idp.extensions import db
+    from idp.oidc import consent
+    from idp.sessions import service as sessions
+    from tests.support.factories import make_account, make_client
+
+    rt = app.extensions["idp"]
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+        check_keys(app)
+        client, secret = make_client(rt, name="Bench agency", redirect_uri=REDIRECT_URI)
+        cookies = []
+        for n in range(citizens):
+            account = make_account(rt, username=f"bench{n}")
+            now = rt.now()
+            _, cookie = sessions.start(db.session, account, now, ["pwd"], assurance.level_for(["pwd"]))
+            consent.record(db.session, account.id, client.id, "openid profile email", now)
+            cookies.append(cookie)
+            if n % 200 == 199:
+                db.session.commit()
+        db.session.commit()
+        result = {
+            "client_id": client.client_id,
+            "client_secret": secret,
+            "redirect_uri": REDIRECT_URI,
+            "cookie_name": rt.settings.session_cookie_name,
+            "sessions": cookies,
+        }
+        db.session.remove()
+        db.engine.dispose()
+    return result
+
+
+def reference_signing(app, seconds: float = 1.5) -> dict:
+    """RS256 ID-token signing with the provider's own key object, one core, no I/O."""
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    rt = app.extensions["idp"]
+    key = rt.keyring.current("RS256")
+    now = int(time.time())
+    claims = {
+        "iss": rt.issuer, "aud": "x" * 24, "iat": now, "exp": now + 600, "auth_time": now, "nonce": "n" * 22,
+        "acr": "http://eidas.europa.eu/LoA/low", "amr": ["pwd"], "at_hash": "a" * 22, "sid": "s" * 32,
+        "sub": "u" * 43, "name": "Kovács Éva", "family_name": "Kovács", "given_name": "Éva",
+        "birthdate": "1980-01-02", "locale": "hu", "email": "bench0@example.hu", "email_verified": True,
+    }
+    header = {"alg": "RS256", "kid": key.kid, "typ": "JWT"}
+    for _ in range(20):
+        jwt.encode(header, claims, key, ["RS256"])
+    n, started = 0, time.perf_counter()
+    cpu0 = time.process_time()
+    while time.perf_counter() - started < seconds:
+        for _ in range(50):
+            jwt.encode(header, claims, key, ["RS256"])
+        n += 50
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu0
+    # The cost the STYLE note warns about: importing the PEM (what a per-request loader would pay).
+    info = next(i for i in rt.keyring.list() if i.alg == "RS256" and i.retired_at is None)
+    pem = (rt.keyring.directory / info.file).read_bytes()
+    passphrase = rt.settings.keys.passphrase.encode()
+    t0 = time.perf_counter()
+    imports = 5
+    for _ in range(imports):
+        RSAKey.import_key(pem, password=passphrase)
+    import_ms = (time.perf_counter() - t0) / imports * 1e3
+    return {"signs": n, "wall": wall, "cpu": cpu, "per_core": n / cpu, "import_ms": import_ms}
+
+
+# -- gunicorn ---------------------------------------------------------------------
+
+
+class Gunicorn:
+    def __init__(self, args, env: dict, port: int, tmp: Path):
+        self.port = port
+        self.error_log = tmp / "gunicorn-error.log"
+        cmd = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c", str(BENCH / "gunicorn_conf.py"),
+            "--pythonpath", str(BENCH),
+            "--chdir", str(ROOT),
+            "-b", f"127.0.0.1:{port}",
+            "-w", str(args.workers),
+            "-k", args.worker_class,
+        ]
+        if args.worker_class == "gthread":
+            cmd += ["--threads", str(args.threads)]
+        cmd.append("wsgi_app:application")
+        self.env = dict(env, BENCH_ERROR_LOG=str(self.error_log))
+        self.cmd = cmd
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.errors()}")
+            if len(self.workers()) >= 1:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_ref/ping", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"gunicorn did not start:\n{self.errors()}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def workers(self) -> list[int]:
+        return loadgen._children(self.proc.pid) if self.proc else []
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)  # graceful: workers run worker_exit and dump SQL counts
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+    def errors(self) -> str:
+        try:
+            return self.error_log.read_text()[-4000:]
+        except FileNotFoundError:
+            return ""
+
+
+# -- phases -------------------------------------------------------------------------
+
+
+def machine_busy(seconds: float = 2.0) -> float:
+    """Share of the machine's CPU busy over ``seconds`` (all cores)."""
+    b0, t0 = loadgen.machine_cpu()
+    time.sleep(seconds)
+    b1, t1 = loadgen.machine_cpu()
+    return (b1 - b0) / max(t1 - t0, 1e-9)
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.15) -> float:
+    """Wait (up to ``max_wait`` s) until other work leaves the machine mostly idle; returns the last reading."""
+    deadline = time.monotonic() + max_wait
+    busy = machine_busy()
+    while busy > threshold and time.monotonic() < deadline:
+        log(f"machine {busy:.0%} busy with other work; waiting for it to calm down")
+        busy = machine_busy(5.0)
+    return busy
+
+
+def run_phase(name: str, phase: str, args, seed_data: dict, server: Gunicorn, tmp: Path, seconds: float, **extra) -> dict:
+    spec = {
+        "phase": phase,
+        "host": "127.0.0.1",
+        "port": server.port,
+        "concurrency": args.concurrency,
+        "seconds": seconds,
+        "seed": seed_data,
+        "gunicorn_master": server.pid,
+        "codes_file": str(tmp / "codes.json"),
+        **extra,
+    }
+    if args.wait_quiet > 0:
+        t0 = time.monotonic()
+        wait_quiet(args.wait_quiet)
+        args.wait_quiet -= time.monotonic() - t0  # one budget for the whole run, so it stays bounded
+    spec_file, out_file = tmp / f"spec-{name}.json", tmp / f"out-{name}.json"
+    spec_file.write_text(json.dumps(spec))
+    log(f"phase {name}: {phase}, concurrency {args.concurrency}, up to {seconds:g} s")
+    subprocess.run([sys.executable, str(BENCH / "loadgen.py"), str(spec_file), str(out_file)], check=True)
+    result = json.loads(out_file.read_text())
+    result["name"] = name
+    if result["errors"]:
+        log(f"phase {name}: errors {result['errors']}")
+    return result
+
+
+# -- reporting ---------------------------------------------------------------------
+
+
+def _fmt(x, digits=1):
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def throughput_rows(results: dict, sign: dict, workers: int) -> list[list[str]]:
+    ping = results["ping"]
+    ping_rps = ping["latency"]["ping"]["count"] / ping["wall"]
+    sign_ceiling = sign["per_core"] * workers
+    rows = []
+
+    def row(label, phase, key, unit="req"):
+        lat = results[phase]["latency"].get(key, {"count": 0})
+        count = lat["count"]
+        rps = count / results[phase]["wall"] if count else 0.0
+        errors = sum(v for k, v in results[phase]["errors"].items() if k.startswith(key) or k.startswith(phase))
+        rows.append([
+            label, f"{count:,}", f"{errors:,}", _fmt(rps), _fmt(lat.get("p50"), 2), _fmt(lat.get("p90"), 2),
+            _fmt(lat.get("p99"), 2), f"{rps / ping_rps:.1%}",
+            f"{rps / sign_ceiling:.1%}" if key in ("token", "flow") else "",
+        ])
+
+    row("reference: bare Flask JSON (/_ref/ping)", "ping", "ping")
+    row("provider: discovery (no database)", "discovery", "discovery")
+    row("(a) authorize alone (minting codes)", "mint", "authorize")
+    row("(a) code exchange: POST /token", "token", "token")
+    row("(b) SSO flow, per flow (3 requests)", "flow", "flow", unit="flow")
+    row("(b)   authorize in the flow", "flow", "authorize")
+    row("(b)   token in the flow", "flow", "token")
+    row("(b)   userinfo in the flow", "flow", "userinfo")
+    return rows
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths))),
+        "  ".join("-" * w for w in widths),
+    ]
+    for r in rows:
+        lines.append("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(lines)
+
+
+UNITS = {"ping": "ping", "discovery": "discovery", "mint": "authorize", "token": "token", "flow": "flow"}
+
+
+def cpu_rows(results: dict, cores: int) -> list[list[str]]:
+    rows = []
+    for name, unit in UNITS.items():
+        cpu = results[name]["cpu"]
+        n = max(results[name]["latency"].get(unit, {}).get("count", 0), 1)
+        capacity = cpu["wall"] * cores
+        other = cpu["machine_busy"] - cpu["gunicorn"] - cpu["postgres"] - cpu["loadgen"]
+        idle = capacity - cpu["machine_busy"]
+        rows.append([
+            f"{name} (per {unit})", _fmt(cpu["wall"]),
+            f"{cpu['gunicorn'] / capacity:.0%}", f"{cpu['postgres'] / capacity:.0%}",
+            f"{cpu['loadgen'] / capacity:.0%}", f"{max(other, 0) / capacity:.0%}", f"{max(idle, 0) / capacity:.0%}",
+            _fmt(cpu["gunicorn"] / n * 1e3, 2), _fmt(cpu["postgres"] / n * 1e3, 2), _fmt(cpu["loadgen"] / n * 1e3, 2),
+            f"{cpu['loadgen'] / max(cpu['gunicorn'], 1e-9):.0%}",
+        ])
+    return rows
+
+
+def sql_rows(stats_dir: Path) -> tuple[list[list[str]], dict]:
+    merged: dict[str, dict] = {}
+    for path in glob.glob(str(stats_dir / "sql-*.json")):
+        data = json.loads(Path(path).read_text())
+        for key, s in data["endpoints"].items():
+            m = merged.setdefault(key, {"requests": 0, "statements": 0, "commits": 0, "rollbacks": 0, "checkouts": 0,
+                                        "min": None, "max": 0, "sample": None})
+            for name in ("requests", "statements", "commits", "rollbacks", "checkouts"):
+                m[name] += s[name]
+            m["min"] = s["min"] if m["min"] is None else min(m["min"], s["min"])
+            m["max"] = max(m["max"], s["max"])
+            m["sample"] = m["sample"] or s["sample"]
+    rows = []
+    for key in ("GET /authorize", "POST /token", "GET /userinfo", "GET /.well-known/openid-configuration"):
+        m = merged.get(key)
+        if not m or not m["requests"]:
+            continue
+        n = m["requests"]
+        statements = m["statements"] / n
+        round_trips = statements + (m["commits"] + m["rollbacks"] + m["checkouts"]) / n
+        rows.append([key, f"{n:,}", f"{statements:.2f}", f"{m['min']}-{m['max']}", f"{m['commits'] / n:.2f}",
+                     f"{m['checkouts'] / n:.2f}", f"{round_trips:.2f}"])
+    return rows, merged
+
+
+def report(args, results: dict, sign: dict, stats_dir: Path, started: datetime) -> str:
+    cores = os.cpu_count() or 1
+    out = []
+    out.append(f"idp benchmark, {started:%Y-%m-%d %H:%M} UTC; {cores} cores; gunicorn {args.workers} x {args.worker_class}"
+               + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
+               + f"; PostgreSQL on 127.0.0.1; {args.citizens} citizens; concurrency {args.concurrency}")
+    out.append("")
+    out.append("Throughput and latency (ms). 'vs ping' = req/s relative to the bare-Flask reference in the same gunicorn;")
+    out.append(f"'vs RS256' = req/s relative to RS256 signing alone with the provider's key object on {args.workers} cores "
+               f"({sign['per_core']:,.0f} signatures/s per core -> {sign['per_core'] * args.workers:,.0f}/s).")
+    header = ["scenario", "ok", "errors", "req/s", "p50", "p90", "p99", "vs ping", "vs RS256"]
+    out.append(table(header, throughput_rows(results, sign, args.workers)))
+    out.append("")
+    out.append(f"RS256 key import from encrypted PEM (what a per-request key loader would pay): {sign['import_ms']:.1f} ms")
+    out.append("")
+    out.append(f"CPU split over each phase's wall time, as a share of the machine ({cores} cores):")
+    out.append("(shares of the machine; then CPU milliseconds per request or flow, which other load on the machine")
+    out.append("does not distort the way it distorts req/s)")
+    out.append(table(["phase", "wall s", "gunicorn", "postgres", "loadgen", "other", "idle",
+                      "gunicorn ms", "postgres ms", "loadgen ms", "loadgen/gunicorn"],
+                     cpu_rows(results, cores)))
+    noisy = [n for n, r in results.items()
+             if (r["cpu"]["machine_busy"] - r["cpu"]["gunicorn"] - r["cpu"]["postgres"] - r["cpu"]["loadgen"])
+             > 0.10 * r["cpu"]["wall"] * cores]
+    if noisy:
+        out.append(f"WARNING: other processes used more than 10% of the machine during {', '.join(noisy)}: "
+                   "those figures are low; run again on a quiet machine.")
+    out.append("")
+    rows, merged = sql_rows(stats_dir)
+    out.append("SQL per request (SQLAlchemy events in bench/wsgi_app.py, all workers, all phases):")
+    out.append(table(["endpoint", "requests", "statements", "min-max", "commits", "pool checkouts (ping)", "round trips"],
+                     rows))
+    for key in ("GET /authorize", "POST /token", "GET /userinfo"):
+        m = merged.get(key)
+        if m and m["sample"]:
+            out.append(f"  {key}:")
+            for text in m["sample"]:
+                out.append(f"    {text}")
+    errors = {f"{name}: {k}": v for name, r in results.items() for k, v in r["errors"].items()}
+    out.append("")
+    if errors:
+        out.append("Errors (unexpected responses), with sample bodies:")
+        for name, r in results.items():
+            for k, v in r["errors"].items():
+                out.append(f"  {name}: {k}: {v}")
+                for sample in r["error_samples"].get(k, []):
+                    out.append(f"      {sample!r}")
+    else:
+        out.append("Errors: none (every authorize answered 302 with a code, every token and userinfo 200).")
+    return "\n".join(out)
+
+
+# -- main --------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="bench/run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--citizens", type=int, default=500, help="citizens seeded, each with a session and consent (500)")
+    p.add_argument("--concurrency", type=int, default=8, help="simultaneous virtual users / connections (8)")
+    p.add_argument("--seconds", type=float, default=15, help="duration cap of each measured phase (15)")
+    p.add_argument("--codes", type=int, default=6000, help="codes minted for the code-exchange phase (6000)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    p.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"], help="gunicorn worker class (gthread)")
+    p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (4)")
+    p.add_argument("--server", default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"),
+                   help="PostgreSQL server URL without database (BENCH_PG)")
+    p.add_argument("--keep-db", action="store_true", help="leave the idp_bench database for inspection")
+    p.add_argument("--profile", action="store_true",
+                   help="after the measured phases, mint codes again and record the workers with py-spy during a "
+                        "token phase (not part of the figures)")
+    p.add_argument("--wait-quiet", type=float, default=60, metavar="S",
+                   help="before each phase, wait for other work on the machine to stop, at most S seconds in all (60; 0: never)")
+    p.add_argument("--profile-raw", metavar="DIR", help="with --profile: keep py-spy's collapsed stacks in DIR")
+    p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    t_start = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix="idp-bench-"))
+    stats_dir = tmp / "stats"
+    stats_dir.mkdir()
+    port = free_port()
+    env = dict(
+        os.environ,
+        IDP_SERVER_ISSUER=f"http://127.0.0.1:{port}",
+        IDP_SERVER_DEVELOPMENT="true",
+        IDP_SERVER_SECRET_KEY=secrets.token_urlsafe(48),
+        IDP_KEYS_PASSPHRASE=secrets.token_urlsafe(24),
+        IDP_KEYS_DIR=str(tmp / "keys"),
+        IDP_SECURITY_PAIRWISE_SECRET=secrets.token_urlsafe(48),
+        IDP_DATABASE_URL=f"{args.server}/{DB_NAME}",
+        # Codes are minted before the exchange phase starts, so they must outlive the minting.
+        IDP_TOKENS_AUTHORIZATION_CODE_SECONDS="600",
+        BENCH_STATS_DIR=str(stats_dir),
+    )
+    env.pop("IDP_CONFIG", None)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("IDP_")})
+    server = None
+    created_db = False
+    try:
+        log(f"database {DB_NAME} on {args.server}")
+        create_database(args.server)
+        created_db = True
+
+        from idp import create_app
+        from idp.security.passwords import Passwords
+
+        # Cheap argon2 for seeding only: no request in the benchmark verifies a password.
+        app = create_app(passwords=Passwords(1, 1024, 1))
+        log(f"seeding {args.citizens} citizens with sessions and consent, one client")
+        seed_data = seed(app, args.citizens)
+        log("reference: RS256 signing with the provider's key object")
+        sign = reference_signing(app)
+
+        server = Gunicorn(args, env, port, tmp)
+        server.start()
+        log(f"gunicorn on 127.0.0.1:{port}, master {server.pid}, workers {server.workers()}")
+
+        results = {}
+        warm = run_phase("warmup", "flow", args, seed_data, server, tmp, 3)
+        if warm["errors"]:
+            raise RuntimeError(f"warm-up flows failed: {warm['error_samples']}\n{server.errors()}")
+        results["ping"] = run_phase("ping", "ping", args, seed_data, server, tmp, min(args.seconds, 10))
+        results["discovery"] = run_phase("discovery", "discovery", args, seed_data, server, tmp, min(args.seconds, 10))
+        results["mint"] = run_phase("mint", "mint", args, seed_data, server, tmp, 2 * args.seconds, max_units=args.codes)
+        results["token"] = run_phase("token", "token", args, seed_data, server, tmp, args.seconds)
+        results["flow"] = run_phase("flow", "flow", args, seed_data, server, tmp, args.seconds)
+
+        profile = None
+        if args.profile:
+            from profiling import record_token_phase
+
+            profile = record_token_phase(args, seed_data, server, tmp, run_phase)
+
+        server.stop()
+        text = report(args, results, sign, stats_dir, started)
+        print(text)
+        if profile:
+            print()
+            print(profile)
+        log_errors = server.errors().strip()
+        if log_errors:
+            print("\ngunicorn error log (tail):\n" + log_errors[-3000:])
+        print(f"\nwhole run: {time.monotonic() - t_start:.0f} s")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"results": results, "sign": sign}, indent=1))
+        return 0
+    finally:
+        if server is not None:
+            server.stop()
+        if created_db and not args.keep_db:
+            try:
+                drop_database(args.server)
+            except Exception as exc:  # the report matters more than the clean-up message
+                log(f"could not drop {DB_NAME}: {exc}")
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""``bench/run --profile``: where a token request's CPU goes, sampled with py-spy under real load.
+
+After the measured phases, codes are minted again and a token phase runs while
+py-spy (``pip install py-spy``) samples every gunicorn worker. Only samples of
+threads that are on the CPU are kept (no ``--idle``), so this is a CPU profile:
+waiting for PostgreSQL does not show, its cost shows in the SQL round-trip
+counts instead. The samples are summarised two ways:
+
+* by library: each sample is charged to the innermost frame that belongs to a
+  known package (the standard library is charged to its caller);
+* inclusive share of named steps of the token endpoint.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^():]*)(?::(?P<line>\d+))?\)$")
+
+#: (bucket, path fragment) in matching order; the first fragment found in a frame's file wins.
+LIBRARIES = [
+    ("psycopg (driver, protocol)", "/psycopg/"),
+    ("cryptography / OpenSSL (RSA signing)", "/cryptography/"),
+    ("joserfc (JWS/JWT)", "/joserfc/"),
+    ("SQLAlchemy", "/sqlalchemy/"),
+    ("Authlib", "/authlib/"),
+    ("Flask-SQLAlchemy", "/flask_sqlalchemy/"),
+    ("Flask / Werkzeug / Jinja", "/flask/"),
+    ("Flask / Werkzeug / Jinja", "/werkzeug/"),
+    ("Flask / Werkzeug / Jinja", "/jinja2/"),
+    ("Flask extensions (babel, wtf)", "/flask_babel/"),
+    ("Flask extensions (babel, wtf)", "/flask_wtf/"),
+    ("Flask extensions (babel, wtf)", "/babel/"),
+    ("gunicorn (HTTP parsing, sockets)", "/gunicorn/"),
+    ("benchmark SQL counter (bench/wsgi_app.py)", "/bench/"),
+    ("idp (the provider's own code)", "/idp/"),
+]
+
+#: Named steps of the token endpoint: (label, function name, file fragment).
+STEPS = [
+    ("Flask token view, total", "token", "/idp/web/oauth.py"),
+    ("  client authentication (query_client + secret check)", "authenticate_token_endpoint_client", "/authlib/"),
+    ("  grant.validate_token_request (code lookup, PKCE)", "validate_token_request", "/authlib/oauth2/rfc6749/grants/authorization_code.py"),
+    ("    query_authorization_code (SELECT code)", "query_authorization_code", "/idp/oidc/grants.py"),
+    ("  grant.create_token_response", "create_token_response", "/authlib/oauth2/rfc6749/grants/authorization_code.py"),
+    ("    authenticate_user (claim UPDATE, SELECT account, gate)", "authenticate_user", "/idp/oidc/grants.py"),
+    ("    save_token (ORM add)", "save_token", "/idp/oidc/server.py"),
+    ("    ID token: encode_id_token", "encode_id_token", "/authlib/oidc/core/grants/code.py"),
+    ("      claims (generate_user_info, pairwise sub)", "generate_user_info", "/idp/oidc/grants.py"),
+    ("      joserfc jwt.encode (RS256 signature)", "encode", "/joserfc/jwt.py"),
+    ("  after_request: commit (INSERT token, COMMIT)", "_commit", "/idp/web/security.py"),
+    ("  after_request: security headers", "_headers", "/idp/web/security.py"),
+    ("  teardown: session.remove (return connection)", "shutdown_session", "/flask_sqlalchemy/"),
+    ("all SQL execution through SQLAlchemy (inclusive)", "_execute_context", "/sqlalchemy/engine/base.py"),
+    ("pool checkout incl. pre-ping", "_checkout", "/sqlalchemy/pool/base.py"),
+]
+
+
+def _parse(raw_files: list[Path]) -> list[tuple[list[tuple[str, str]], int]]:
+    samples = []
+    for path in raw_files:
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = []
+            for frame in stack.split(";"):
+                m = FRAME.match(frame)
+                frames.append((m.group("func"), m.group("file")) if m else (frame, ""))
+            samples.append((frames, int(count)))
+    return samples
+
+
+def summarise(raw_files: list[Path]) -> str:
+    samples = _parse(raw_files)
+    total = sum(c for _, c in samples)
+    if not total:
+        return "py-spy recorded no samples"
+    token_samples = [(f, c) for f, c in samples if any(fn == "token" and "/idp/web/oauth.py" in fi for fn, fi in f)]
+    token_total = sum(c for _, c in token_samples)
+
+    by_lib = collections.Counter()
+    for frames, count in samples:
+        bucket = "Python standard library / interpreter (no caller matched)"
+        for func, file in reversed(frames):
+            hit = next((name for name, frag in LIBRARIES if frag in file), None)
+            if hit:
+                bucket = hit
+                break
+        by_lib[bucket] += count
+
+    def named(fn: str, func: str) -> bool:
+        # py-spy names methods Class.method and closures outer.<locals>.inner
+        return fn == func or fn.endswith("." + func)
+
+    steps = []
+    for label, func, frag in STEPS:
+        n = sum(c for frames, c in samples if any(named(fn, func) and frag in fi for fn, fi in frames))
+        steps.append((label, n))
+
+    leaves = collections.Counter()
+    for frames, count in samples:
+        func, file = frames[-1]
+        leaves[f"{func} ({_short(file)})"] += count
+
+    out = [f"py-spy CPU profile of the workers during a token phase: {total:,} samples "
+           f"({token_total / total:.0%} inside the /token view; the rest is gunicorn and Flask around it)."]
+    out.append("")
+    out.append("Self time by library (innermost known frame):")
+    for name, n in by_lib.most_common():
+        out.append(f"  {n / total:6.1%}  {name}")
+    out.append("")
+    out.append("Inclusive time of named steps (share of all samples):")
+    for label, n in steps:
+        out.append(f"  {n / total:6.1%}  {label}")
+    out.append("")
+    out.append("Hottest innermost frames (self time):")
+    for name, n in leaves.most_common(15):
+        out.append(f"  {n / total:6.1%}  {name}")
+    return "\n".join(out)
+
+
+def _short(file: str) -> str:
+    for marker in ("/site-packages/", "/lib/python3.11/", "/work/main/"):
+        if marker in file:
+            return file.split(marker, 1)[1]
+    return file
+
+
+def record_token_phase(args, seed_data, server, tmp: Path, run_phase) -> str:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        return "--profile: py-spy is not installed (pip install py-spy into the venv)"
+    run_phase("profile-mint", "mint", args, seed_data, server, tmp, 2 * args.seconds, max_units=args.codes)
+    seconds = args.seconds
+    procs, files = [], []
+    for pid in server.workers():
+        out = tmp / f"pyspy-{pid}.txt"
+        files.append(out)
+        procs.append(subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--output", str(out),
+             "--duration", str(int(seconds) + 1), "--nonblocking", "--gil", "--full-filenames"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        ))
+    time.sleep(1.0)  # let py-spy attach
+    run_phase("profile-token", "token", args, seed_data, server, tmp, seconds)
+    errors = []
+    for p in procs:
+        try:
+            _, err = p.communicate(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        if p.returncode:
+            errors.append(err.decode(errors="replace")[-500:])
+    present = [f for f in files if f.exists()]
+    if not present:
+        return "--profile: py-spy produced no output:\n" + "\n".join(errors)
+    if args.profile_raw:
+        keep = Path(args.profile_raw)
+        keep.mkdir(parents=True, exist_ok=True)
+        for f in present:
+            shutil.copy(f, keep / f.name)
+    return summarise(present)

@@ -1,0 +1,93 @@
+"""Driving Debian's Chromium through Playwright, for the browser tests.
+
+Never ``playwright install``: the browser is the system's ``/usr/bin/chromium``,
+launched headless with everything that would reach the network switched off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = Path(os.environ.get("IDP_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",  # the tests run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+# BROWSER_SCREENSHOTS=all also saves a screenshot at every named step (for looking at the pages).
+ALL_STEPS = os.environ.get("BROWSER_SCREENSHOTS", "") == "all"
+TIMEOUT_MS = 10_000
+
+
+def skip_reason() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is absent (install Debian's chromium package; never `playwright install`)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed"
+    return None
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:120]
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under screenshots/ and return its path."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{_slug(name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def step(page, name: str) -> None:
+    """A named step: screenshotted only when BROWSER_SCREENSHOTS=all."""
+    if ALL_STEPS:
+        screenshot(page, f"step-{name}")
+
+
+def screenshot_all(context, test_name: str) -> list[Path]:
+    """On failure: every open page of the context, so the state at the failure can be seen."""
+    saved = []
+    for i, page in enumerate(context.pages):
+        try:
+            saved.append(screenshot(page, f"FAILED-{test_name}-{i}"))
+        except Exception:  # a crashed or closed page must not hide the real failure
+            pass
+    return saved
+
+
+@contextmanager
+def watch(page, prefix: str):
+    """Record the (method, url, status) of every response whose URL starts with ``prefix``."""
+    seen: list[tuple[str, str, int]] = []
+
+    def on_response(response):
+        if response.url.startswith(prefix):
+            seen.append((response.request.method, response.url, response.status))
+
+    page.on("response", on_response)
+    try:
+        yield seen
+    finally:
+        page.remove_listener("response", on_response)
+
+
+def json_text(page, selector: str) -> dict:
+    return json.loads(page.locator(selector).inner_text())
