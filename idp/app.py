@@ -65,6 +65,7 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
                 account_block_after=s.security.login_account_failures_before_block,
                 address_block_after=s.security.login_address_failures_before_block,
                 window_seconds=s.security.login_window_seconds,
+                account_daily_cap=s.security.login_account_failures_per_day,
             ),
         ),
         timeouts=Timeouts(

@@ -162,6 +162,10 @@ class SecuritySettings:
     login_address_failures_before_block: int = field(
         default=50, metadata=_doc("Failed sign-ins from one address within the window before it is refused for the window.")
     )
+    login_account_failures_per_day: int = field(
+        default=100,
+        metadata=_doc("Failed sign-ins on one username within a day before it is refused for a day (NIST SP 800-63B: 100)."),
+    )
     login_window_seconds: int = field(
         default=15 * 60, metadata=_doc("Window of the failure counters; a block ends with it, so nobody is locked out for good.")
     )
@@ -361,6 +365,7 @@ def _validate(s: Settings) -> None:
     for n in (
         "login_account_failures_before_delay",
         "login_account_failures_before_block",
+        "login_account_failures_per_day",
         "login_address_failures_before_block",
         "login_window_seconds",
     ):

@@ -359,3 +359,28 @@ def test_next_after_password_change_never_leaves_the_site(client, rt, next_url):
 def test_next_on_the_site_is_followed(citizen):
     response = citizen.sign_in(next_url="/account/password?x=1")
     assert response.headers["Location"] == "/account/password?x=1"
+
+
+def test_a_block_lasts_a_whole_window_from_the_failure_that_crossed_the_line():
+    clock = FakeTime()
+    t = throttle(clock, account_delay_after=100, account_block_after=3, window_seconds=900)
+    t.failed("polgar", "a")
+    clock.advance(800)
+    t.failed("polgar", "a")
+    t.failed("polgar", "a")  # the third failure, 800 s into the counting window
+    clock.advance(200)  # the counting window has ended, the block has not
+    verdict = t.check("polgar", "a")
+    assert not verdict.allowed and verdict.retry_after == 700
+
+
+def test_at_most_the_daily_cap_of_failures_per_username():
+    clock = FakeTime()
+    t = throttle(clock, account_delay_after=1000, account_block_after=1000, window_seconds=60, account_daily_cap=5)
+    for _ in range(5):
+        assert t.check("polgar", "a").allowed
+        t.failed("polgar", "a")
+        clock.advance(61)
+    verdict = t.check("polgar", "b")
+    assert not verdict.allowed and verdict.retry_after > 86000
+    clock.advance(86400)
+    assert t.check("polgar", "b").allowed, "even the daily block ends by itself"

@@ -91,7 +91,8 @@ def validate(meta: ClientMetadata, *, supported_algs: list[str], allow_loopback_
     if meta.jwks is not None and not (isinstance(meta.jwks, dict) and isinstance(meta.jwks.get("keys"), list)):
         raise MetadataError("invalid_client_metadata", "jwks must be a JWK Set")
     if meta.jwks_uri:
-        check_uri(meta.jwks_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
+        # Fetching and caching a client's jwks_uri comes with dynamic registration; until then, jwks only.
+        raise MetadataError("invalid_client_metadata", "jwks_uri is not supported yet: register jwks")
     if meta.id_token_signed_response_alg not in supported_algs:
         raise MetadataError("invalid_client_metadata", "id_token_signed_response_alg is not supported")
     unknown = [g for g in meta.grant_types if g not in GRANT_TYPES]

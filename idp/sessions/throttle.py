@@ -2,12 +2,16 @@
 
 Per username (whether or not it exists, so refusals reveal nothing) and per
 address. After a few failures each next try on that username must wait a
-doubling delay; after more, the username or address is refused until the
-window ends. Every block ends by itself: nobody can lock a citizen out for good.
+doubling delay; after more, the username or address is refused for a whole
+window from the failure that crossed the line. At most ``account_daily_cap``
+failures per username in a day (NIST's limit of 100 consecutive failures, made
+a daily cap so that no block lasts more than a day). Every block ends by itself:
+nobody can lock a citizen out for good.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -22,6 +26,9 @@ class ThrottlePolicy:
     address_block_after: int = 50
     window_seconds: int = 900
     max_delay_seconds: int = 300
+    account_daily_cap: int = 100
+
+DAY = 86400
 
 
 @dataclass(frozen=True)
@@ -36,34 +43,55 @@ class LoginThrottle:
         self._policy = policy
         self._wallclock = wallclock
 
-    def _keys(self, username: str, address: str) -> tuple[str, str, str]:
+    def _keys(self, username: str, address: str) -> dict[str, str]:
         user = username_key(username)[:128]
-        return f"login:fail:user:{user}", f"login:last:user:{user}", f"login:fail:addr:{address}"
+        return {
+            "user": f"login:fail:user:{user}",
+            "user_day": f"login:day:user:{user}",
+            "user_last": f"login:last:user:{user}",
+            "user_block": f"login:block:user:{user}",
+            "addr": f"login:fail:addr:{address}",
+            "addr_block": f"login:block:addr:{address}",
+        }
+
+    def _blocked_for(self, key: str) -> int:
+        until = self._state.get(key)
+        if until is None:
+            return 0
+        return max(math.ceil(float(until) - self._wallclock()), 0)
+
+    def _block(self, key: str, seconds: int) -> None:
+        self._state.put(key, str(self._wallclock() + seconds), seconds)
 
     def check(self, username: str, address: str) -> Verdict:
         p = self._policy
-        user_count_key, user_last_key, addr_key = self._keys(username, address)
-        if self._state.count(addr_key) >= p.address_block_after:
-            return Verdict(False, p.window_seconds)
-        failures = self._state.count(user_count_key)
-        if failures >= p.account_block_after:
-            return Verdict(False, p.window_seconds)
+        k = self._keys(username, address)
+        for block in (k["addr_block"], k["user_block"]):
+            wait = self._blocked_for(block)
+            if wait > 0:
+                return Verdict(False, wait)
+        failures = self._state.count(k["user"])
         if failures >= p.account_delay_after:
             delay = min(2 ** (failures - p.account_delay_after + 1), p.max_delay_seconds)
-            last = float(self._state.get(user_last_key) or 0)
+            last = float(self._state.get(k["user_last"]) or 0)
             wait = last + delay - self._wallclock()
             if wait > 0:
-                return Verdict(False, int(wait) + 1)
+                return Verdict(False, math.ceil(wait))
         return Verdict(True)
 
     def failed(self, username: str, address: str) -> None:
         p = self._policy
-        user_count_key, user_last_key, addr_key = self._keys(username, address)
-        self._state.hit(user_count_key, p.window_seconds)
-        self._state.put(user_last_key, str(self._wallclock()), p.window_seconds)
-        self._state.hit(addr_key, p.window_seconds)
+        k = self._keys(username, address)
+        failures = self._state.hit(k["user"], p.window_seconds)
+        self._state.put(k["user_last"], str(self._wallclock()), p.window_seconds)
+        if failures >= p.account_block_after:
+            self._block(k["user_block"], p.window_seconds)
+        if self._state.hit(k["user_day"], DAY) >= p.account_daily_cap:
+            self._block(k["user_block"], DAY)
+        if self._state.hit(k["addr"], p.window_seconds) >= p.address_block_after:
+            self._block(k["addr_block"], p.window_seconds)
 
     def succeeded(self, username: str) -> None:
-        user_count_key, user_last_key, _ = self._keys(username, "")
-        self._state.reset(user_count_key)
-        self._state.reset(user_last_key)
+        k = self._keys(username, "")
+        for name in ("user", "user_last", "user_day"):
+            self._state.reset(k[name])

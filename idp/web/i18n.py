@@ -101,11 +101,6 @@ def lang_url(code: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def _fresh_locale():
-        # ``g`` can outlive a request when an application context spans several (tests, scripts).
-        g.pop("locale", None)
-
     @app.context_processor
     def _helpers():
         return {

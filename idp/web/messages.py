@@ -16,7 +16,7 @@ GATE = {
     ),
     "account_ended": (
         _l("This account no longer exists."),
-        _l("Register again at a government office or online."),
+        _l("You can register again at any government office (kormányablak)."),
     ),
     "initial_password": (
         _l("You must change your initial password."),

@@ -52,7 +52,8 @@ def _response_mode() -> str:
 
 def _error_page(error: OAuth2Error, status: int = 400):
     message = messages.PROTOCOL.get(error.error, messages.GENERIC_PROTOCOL)
-    return render_template("error.html", message=message, code=error.error, detail=error.description), status
+    # Only the error code: descriptions can echo request values (a redirect URI, a library's words).
+    return render_template("error.html", message=message, code=error.error), status
 
 
 def _authorization_error(error: OAuth2Error):
