@@ -120,10 +120,47 @@ def summarise(raw_files: list[Path]) -> str:
     for label, n in steps:
         out.append(f"  {n / total:6.1%}  {label}")
     out.append("")
+    out.append("Call tree of the /token view (share of all samples; a call into a library includes everything below it):")
+    out.extend(call_tree(samples, "token", "/idp/web/oauth.py", total))
+    out.append("")
     out.append("Hottest innermost frames (self time):")
     for name, n in leaves.most_common(15):
         out.append(f"  {n / total:6.1%}  {name}")
     return "\n".join(out)
+
+
+def _library(file: str) -> str | None:
+    return next((name for name, frag in LIBRARIES if frag in file), None)
+
+
+def call_tree(samples, root_func: str, root_file: str, total: int, min_share: float = 0.01) -> list[str]:
+    """The call tree below ``root_func``: the provider's and Authlib's frames in full; a call into
+    any other library is one leaf that includes everything below it."""
+    tree: dict = {}
+    for frames, count in samples:
+        start = next((i for i, (fn, fi) in enumerate(frames) if fn == root_func and root_file in fi), None)
+        if start is None:
+            continue
+        node = tree
+        for func, file in frames[start:]:
+            key = f"{func} ({_short(file)})"
+            child = node.setdefault(key, {"n": 0, "kids": {}})
+            child["n"] += count
+            lib = _library(file)
+            if lib is not None and not any(t in file for t in ("/idp/", "/authlib/")) and key != f"{root_func} ({_short(root_file)})":
+                break  # a library call: charge everything below it here
+            node = child["kids"]
+    lines: list[str] = []
+
+    def walk(node, depth):
+        for key, child in sorted(node.items(), key=lambda kv: -kv[1]["n"]):
+            if child["n"] / total < min_share:
+                continue
+            lines.append(f"  {child['n'] / total:6.1%}  {'  ' * depth}{key}")
+            walk(child["kids"], depth + 1)
+
+    walk(tree, 0)
+    return lines
 
 
 def _short(file: str) -> str:

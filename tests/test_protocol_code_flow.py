@@ -78,3 +78,10 @@ def test_userinfo_without_a_token_answers_401_with_www_authenticate(client):
     response = client.get("/userinfo")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_redirect_after_the_consent_post_is_a_303(citizen, agency):
+    citizen.signed_in_quickly()
+    response = agency.consent(agency.authorize())
+    assert response.status_code == 303
+    assert agency.code_from(response)

@@ -16,6 +16,14 @@ from .metadata import ClientMetadata
 from .models import SUSPENDED, Client
 
 
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def new_client_id() -> str:
+    """24 letters and digits (143 bits): safe in URLs, forms and command lines (no leading dash)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(24))
+
+
 def sector_of(meta: ClientMetadata) -> str:
     if meta.sector_identifier_uri:
         return urlsplit(meta.sector_identifier_uri).hostname or ""
@@ -26,7 +34,7 @@ def create_client(session: Session, now: datetime, meta: ClientMetadata, *, crea
     """Create a client from validated metadata; returns it and its secret (shown once, stored hashed)."""
     secret = None if meta.is_public or meta.token_endpoint_auth_method == "private_key_jwt" else new_secret(32)
     client = Client(
-        client_id=secrets.token_urlsafe(18),
+        client_id=new_client_id(),
         name=meta.name,
         agency=meta.agency or meta.name,
         is_public=meta.is_public,

@@ -50,6 +50,14 @@ def _response_mode() -> str:
     return mode if mode in ("query", "form_post") else "query"
 
 
+def _to_client(status: int, body, headers) -> Response:
+    """After a POST (consent, a POSTed request) the redirect is a 303, so the browser GETs the
+    agency's URI and never re-sends the form there (RFC 9700 §4.12)."""
+    if status == 302 and request.method == "POST":
+        status = 303
+    return Response(body, status, headers)
+
+
 def _error_page(error: OAuth2Error, status: int = 400):
     message = messages.PROTOCOL.get(error.error, messages.GENERIC_PROTOCOL)
     # Only the error code: descriptions can echo request values (a redirect URI, a library's words).
@@ -64,7 +72,7 @@ def _authorization_error(error: OAuth2Error):
     status, body, headers = authorization_response(
         error.redirect_uri, error_params(error), _response_mode(), runtime().issuer
     )
-    return Response(body, status, headers)
+    return _to_client(status, body, headers)
 
 
 def _protocol_error(grant, name: str, description: str):
@@ -114,7 +122,7 @@ def authorize():
     if decision == "allow":
         consent.record(db.session, account.id, client.id, grant.request.scope, rt.now())
     status, body, headers = grant.create_authorization_response(grant.redirect_uri, Subject(account, client))
-    return Response(body, status, headers)
+    return _to_client(status, body, headers)
 
 
 @bp.post("/token")

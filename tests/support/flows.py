@@ -98,7 +98,7 @@ class Agency:
         return self.http.post("/authorize", data=data)
 
     def code_from(self, response) -> str:
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
         location = response.headers["Location"]
         assert location.startswith(self.redirect_uri), location
         params = query_of(location)

@@ -15,8 +15,8 @@ FORM_ACTION = re.compile(r'<form method="post" action="([^"]*)"')
 
 
 def redirected_params(response, redirect_uri: str) -> dict[str, str]:
-    """The parameters of an authorization response redirected (302) to ``redirect_uri``."""
-    assert response.status_code == 302, (response.status_code, response.get_data(as_text=True)[:300])
+    """The parameters of an authorization response redirected (302; 303 after a POST) to ``redirect_uri``."""
+    assert response.status_code in (302, 303), (response.status_code, response.get_data(as_text=True)[:300])
     location = response.headers["Location"]
     assert location.split("?", 1)[0] == redirect_uri, location
     return query_of(location)
