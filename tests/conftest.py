@@ -132,3 +132,22 @@ def live(_schema, database_url, keys_dir, clock):
             _db.session.remove()
             _empty_tables()
             _db.engine.dispose()
+
+
+@pytest.fixture
+def citizen(client, rt):
+    """An active citizen (not signed in yet) and the story helpers of ``tests/support/flows.py``."""
+    from .support.factories import make_account
+    from .support.flows import Citizen
+
+    return Citizen(client, rt, make_account(rt))
+
+
+@pytest.fixture
+def agency(client, rt):
+    """A confidential agency client (client_secret_basic) with the story helpers."""
+    from .support.factories import make_client
+    from .support.flows import Agency
+
+    c, secret = make_client(rt)
+    return Agency(client, c, secret)

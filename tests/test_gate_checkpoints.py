@@ -9,11 +9,13 @@ reason code.
 
 from __future__ import annotations
 
+import json
+
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html import unescape
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -25,8 +27,8 @@ from idp.oidc.models import AuthorizationCode
 from idp.web import messages
 
 from .conftest import make_settings
-from .support.factories import PASSWORD, make_account, make_client
-from .support.flows import Agency, Citizen, csrf_of, query_of
+from .support.factories import PASSWORD, make_account
+from .support.flows import Citizen, csrf_of, query_of
 
 RULE_2009 = {"account_validity_days": 0, "password_max_age_days": 730, "password_renewal_grace_days": 60}
 NEW_PASSWORD = "tavaszi szél vizet áraszt 2026"
@@ -85,12 +87,6 @@ def settings(database_url, keys_dir, condition):
 @pytest.fixture
 def citizen(client, rt, condition):
     return Citizen(client, rt, make_account(rt, **(condition.account if condition else {})))
-
-
-@pytest.fixture
-def agency(client, rt):
-    c, secret = make_client(rt)
-    return Agency(client, c, secret)
 
 
 def stop(condition, citizen, rt, db):
@@ -194,7 +190,7 @@ def test_introspection_is_inactive(condition, kind, citizen, agency, rt, db):
 SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"
 ASK_SECOND_FACTOR = {
     "acr_values": {"acr_values": SUBSTANTIAL},
-    "essential_acr_claim": {"claims": '{"id_token": {"acr": {"essential": true, "values": ["%s"]}}}' % SUBSTANTIAL},
+    "essential_acr_claim": {"claims": json.dumps({"id_token": {"acr": {"essential": True, "values": [SUBSTANTIAL]}}})},
 }
 
 

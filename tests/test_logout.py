@@ -21,15 +21,10 @@ from sqlalchemy import select
 
 from idp.sessions.models import SsoSession
 
-from .support.factories import make_account, make_client
+from .support.factories import make_client
 from .support.flows import Agency, Citizen, csrf_of, query_of
 
 AFTER = "https://agency.example.hu/signed-out"
-
-
-@pytest.fixture
-def citizen(client, rt):
-    return Citizen(client, rt, make_account(rt))
 
 
 @pytest.fixture

@@ -27,11 +27,6 @@ REDIRECT = "https://agency.example.hu/callback"
 
 
 @pytest.fixture
-def citizen(client, rt):
-    return Citizen(client, rt, make_account(rt))
-
-
-@pytest.fixture
 def agency(client, rt):
     c, secret = make_client(rt, redirect_uri=REDIRECT)
     return Agency(client, c, secret)

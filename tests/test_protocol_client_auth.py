@@ -21,24 +21,17 @@ from joserfc.jwk import RSAKey
 from idp.extensions import db
 from idp.sharedstate import MemoryState
 
-from .support.factories import make_account, make_client
-from .support.flows import Agency, Citizen
+from .support.factories import make_client
+from .support.flows import Agency
 from .support.protocol import assert_error_page
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @pytest.fixture
-def citizen(client, rt):
-    c = Citizen(client, rt, make_account(rt))
-    c.signed_in_quickly()
-    return c
-
-
-@pytest.fixture
-def agency(client, rt):
-    c, secret = make_client(rt)
-    return Agency(client, c, secret)
+def citizen(citizen):
+    citizen.signed_in_quickly()
+    return citizen
 
 
 def basic(client_id: str, secret: str) -> dict:

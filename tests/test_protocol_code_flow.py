@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from joserfc import jwt
 
 from idp.oidc.claims import subject_identifier
 
-from .support.factories import make_account, make_client
-from .support.flows import Agency, Citizen, query_of
-
-
-@pytest.fixture
-def citizen(client, rt):
-    return Citizen(client, rt, make_account(rt))
-
-
-@pytest.fixture
-def agency(client, rt):
-    c, secret = make_client(rt)
-    return Agency(client, c, secret)
+from .support.flows import query_of
 
 
 def decode(rt, id_token):

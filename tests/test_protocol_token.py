@@ -28,16 +28,9 @@ from .support.protocol import post_token
 
 
 @pytest.fixture
-def citizen(client, rt):
-    c = Citizen(client, rt, make_account(rt))
-    c.signed_in_quickly()
-    return c
-
-
-@pytest.fixture
-def agency(client, rt):
-    c, secret = make_client(rt)
-    return Agency(client, c, secret)
+def citizen(citizen):
+    citizen.signed_in_quickly()
+    return citizen
 
 
 def error_of(response, status: int = 400) -> str:

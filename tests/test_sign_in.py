@@ -29,11 +29,6 @@ class FakeTime:
         self.t += seconds
 
 
-@pytest.fixture
-def citizen(client, rt):
-    return Citizen(client, rt, make_account(rt))
-
-
 def session_cookie(response, name: str) -> str | None:
     for header in response.headers.getlist("Set-Cookie"):
         if header.startswith(name + "="):
