@@ -1,9 +1,23 @@
 """Every table, imported once so the metadata (and migrations) see them all."""
 
 from idp.accounts.models import Account
+from idp.accounts.records import ActivationCode, Reminder
+from idp.audit import AuditEvent
 from idp.clients.models import Client
 from idp.oidc.models import AuthorizationCode, Consent, Token
-from idp.offices.models import Office
+from idp.offices.models import Office, Officer
 from idp.sessions.models import SsoSession
 
-__all__ = ["Account", "AuthorizationCode", "Client", "Consent", "Office", "SsoSession", "Token"]
+__all__ = [
+    "Account",
+    "ActivationCode",
+    "AuditEvent",
+    "AuthorizationCode",
+    "Client",
+    "Consent",
+    "Office",
+    "Officer",
+    "Reminder",
+    "SsoSession",
+    "Token",
+]

@@ -64,6 +64,8 @@ def _schema(database_url, keys_dir):
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}"' + (" CASCADE" if engine.dialect.name == "postgresql" else "")))
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE"))
     engine.dispose()
     app = create_app(make_settings(database_url, keys_dir))
     with app.app_context():

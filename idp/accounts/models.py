@@ -91,6 +91,17 @@ class Account(Base):
 
     locale: Mapped[str] = mapped_column(String(8), default="hu")
 
+    #: The number an online pre-registration is found by at the office (rule 1, second channel).
+    registration_number: Mapped[str | None] = mapped_column(String(16), unique=True)
+    #: Identity verification (hitelesítés, rule 2): when, by which officer, how (in_person, e_signature).
+    verified_at: Mapped[datetime | None]
+    verified_by_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
+    verification_method: Mapped[str | None] = mapped_column(String(16))
+    #: The data-provision statement (Adatszolgáltatási nyilatkozat, rule 4): which version, when, how.
+    statement_version: Mapped[str | None] = mapped_column(String(32))
+    statement_signed_at: Mapped[datetime | None]
+    statement_method: Mapped[str | None] = mapped_column(String(16))
+
     registering_office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
     #: in_person, online, e_signature, or test (an agency's integration account)
     registration_channel: Mapped[str] = mapped_column(String(16))

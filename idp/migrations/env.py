@@ -97,6 +97,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Batch mode: SQLite cannot ALTER constraints in place; on PostgreSQL it is plain ALTER TABLE.
+        conf_args.setdefault("render_as_batch", True)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
