@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     else:
         settings.validate()
     logging.getLogger("authlib").setLevel(logging.INFO)  # at DEBUG it logs issued tokens
+    for noisy in ("pyhanko", "pyhanko_certvalidator"):  # they log signers' names on every refusal
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
     app = Flask("idp", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.before_request(_fresh_request_globals)  # first, before any extension's hook
