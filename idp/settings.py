@@ -16,9 +16,11 @@ import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingsError(ValueError):
@@ -197,6 +199,57 @@ class PolicySettings:
 
 
 @dataclass
+class MailSettings:
+    backend: str = field(
+        default="outbox",
+        metadata=_doc(
+            "Where mail goes: outbox (written as .eml files to outbox_dir and named in the log; the "
+            "zero-setup demo) or smtp (a real mail server; production)."
+        ),
+    )
+    from_address: str = field(
+        default="Ügyfélkapu <ugyfelkapu@idp.example.gov.hu>",
+        metadata=_doc("Sender of every mail (From), optionally with a display name; its domain also names the Message-ID."),
+    )
+    timezone: str = field(
+        default="Europe/Budapest", metadata=_doc("Time zone (IANA name) in which mail states dates and times.")
+    )
+    outbox_dir: str = field(
+        default="instance/outbox",
+        metadata=_doc(
+            "Outbox backend: folder of the written mail (relative to the working directory; created "
+            "readable by the owner only, since mail carries one-time codes)."
+        ),
+    )
+    smtp_host: str = field(default="", metadata=_doc("SMTP backend: the mail server's host name. Required with backend = smtp."))
+    smtp_port: int = field(
+        default=0, metadata=_doc("SMTP backend: port (0: the default of smtp_security: starttls 587, tls 465, none 25).")
+    )
+    smtp_security: str = field(
+        default="starttls",
+        metadata=_doc(
+            "SMTP backend: starttls (upgrade on submission port 587), tls (implicit TLS, port 465) or "
+            "none (plain text, allowed only to a loopback host such as a local relay). Over TLS the "
+            "server's certificate is always verified."
+        ),
+    )
+    smtp_ca_file: str = field(
+        default="",
+        metadata=_doc(
+            "SMTP backend: PEM file of the CA(s) that issued the server's certificate, for a private CA; "
+            "when set, only these are trusted. Empty: the system's trusted CAs."
+        ),
+    )
+    smtp_username: str = field(default="", metadata=_doc("SMTP backend: user name for AUTH; empty: no authentication."))
+    smtp_password: str = field(
+        default="", metadata=_doc("SMTP backend: password for AUTH (ASCII, as smtplib sends it).", secret=True)
+    )
+    smtp_timeout_seconds: int = field(
+        default=10, metadata=_doc("SMTP backend: seconds to wait for the server at each step before giving up.")
+    )
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -206,6 +259,7 @@ class Settings:
     session: SessionSettings = field(default_factory=SessionSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def is_https(self) -> bool:
@@ -371,6 +425,41 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.security, n) <= 0:
             raise SettingsError(f"security.{n}", "must be positive")
+    _validate_mail(s.mail)
+
+
+def _validate_mail(m: MailSettings) -> None:
+    if m.backend not in {"outbox", "smtp"}:
+        raise SettingsError("mail.backend", "must be outbox or smtp")
+    address = parseaddr(m.from_address)[1]
+    if "@" not in address or not address.isascii() or "\r" in m.from_address or "\n" in m.from_address:
+        raise SettingsError("mail.from_address", "must be an ASCII email address, optionally with a display name")
+    try:
+        ZoneInfo(m.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError("mail.timezone", f"unknown time zone {m.timezone!r}") from None
+    if m.backend == "outbox" and not m.outbox_dir:
+        raise SettingsError("mail.outbox_dir", "required with backend = outbox")
+    if m.backend != "smtp":
+        return
+    if not m.smtp_host:
+        raise SettingsError("mail.smtp_host", "required with backend = smtp")
+    if m.smtp_security not in {"starttls", "tls", "none"}:
+        raise SettingsError("mail.smtp_security", "must be starttls, tls or none")
+    if m.smtp_security == "none" and not _is_loopback(m.smtp_host):
+        raise SettingsError("mail.smtp_security", "none (plain text) is allowed only to a loopback host")
+    if not 0 <= m.smtp_port <= 65535:
+        raise SettingsError("mail.smtp_port", "must be between 0 and 65535")
+    if m.smtp_timeout_seconds <= 0:
+        raise SettingsError("mail.smtp_timeout_seconds", "must be positive")
+    if m.smtp_password and not m.smtp_username:
+        raise SettingsError("mail.smtp_username", "required when a password is set")
+    if m.smtp_username and not m.smtp_password:
+        raise SettingsError("mail.smtp_password", "missing for mail.smtp_username (set IDP_MAIL_SMTP_PASSWORD)")
+    if not (m.smtp_username.isascii() and m.smtp_password.isascii()):
+        raise SettingsError("mail.smtp_password", "user name and password must be ASCII (as smtplib sends AUTH)")
+    if m.smtp_ca_file and not resolve_path(m.smtp_ca_file).is_file():
+        raise SettingsError("mail.smtp_ca_file", f"file not found: {m.smtp_ca_file}")
 
 
 def _toml_value(value: Any) -> str:
