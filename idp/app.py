@@ -14,9 +14,11 @@ from idp.accounts.policy import ValidityPolicy
 from idp.clock import SystemClock
 from idp import models  # noqa: F401  (registers every table)
 from idp.extensions import babel, csrf, db, migrate
+from idp.mail import build_mailer
 from idp.runtime import Runtime
 from idp.security.keys import KeyRing, KeyRingError
 from idp.security.passwords import Passwords
+from idp.security.sealing import Sealer
 from idp.sessions.service import Timeouts
 from idp.sessions.throttle import LoginThrottle, ThrottlePolicy
 from idp.settings import Settings, load_settings, resolve_path
@@ -44,9 +46,10 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
         resolve_path(s.keys.dir), s.keys.passphrase, s.keys.algorithms, s.keys.retain_previous_seconds
     )
     shared = build_shared_state(s.shared_state.redis_url)
+    clock = clock or SystemClock()
     return Runtime(
         settings=s,
-        clock=clock or SystemClock(),
+        clock=clock,
         keyring=keyring,
         passwords=passwords
         or Passwords(s.security.argon2_time_cost, s.security.argon2_memory_kib, s.security.argon2_parallelism),
@@ -57,6 +60,8 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
             s.policy.password_renewal_grace_days,
             s.policy.activation_days,
             s.policy.reminder_days,
+            activation_attempts=s.policy.activation_code_attempts,
+            pending_registration_days=s.policy.pending_registration_days,
         ),
         throttle=LoginThrottle(
             shared,
@@ -72,6 +77,8 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
             idle=timedelta(seconds=s.session.idle_seconds),
             absolute=timedelta(seconds=s.session.absolute_seconds),
         ),
+        sealer=Sealer(s.server.secret_key),
+        mailer=build_mailer(s.mail, clock=clock),
     )
 
 

@@ -1,4 +1,5 @@
-"""The ``idp`` command (also ``flask --app idp ...``): serve, demo, database, clients, citizens, keys.
+"""The ``idp`` command (also ``flask --app idp ...``): serve, demo, database, clients, citizens,
+offices, officers, jobs, audit, keys.
 
 Configuration comes from ``--config FILE`` or ``IDP_CONFIG`` and the environment.
 """
@@ -224,6 +225,257 @@ def test_person(family_name: str, given_name: str, email: str):
     )
 
 
+# -- offices and officers ------------------------------------------------------
+
+
+@click.group("offices", help="Registering offices (okmányiroda, kormányablak).")
+def offices_cli():
+    pass
+
+
+def _office_view(office) -> dict:
+    return {"code": office.code, "name": office.name, "address": office.address, "created_at": office.created_at.isoformat()}
+
+
+@offices_cli.command("add")
+@click.option("--code", required=True, help="Short unique code, e.g. BP-XI-01 (letters, digits, - and _).")
+@click.option("--name", required=True)
+@click.option("--address", default="")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def offices_add(code, name, address, as_json):
+    from idp.accounts.errors import AccountError
+    from idp.extensions import db
+    from idp.offices.service import create_office
+
+    try:
+        office = create_office(db.session, _rt().now(), code, name, address)
+    except AccountError as exc:
+        raise click.ClickException(exc.reason) from None
+    db.session.commit()
+    _emit(_office_view(office), as_json)
+
+
+@offices_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def offices_list(as_json):
+    from idp.extensions import db
+    from idp.offices.service import list_offices
+
+    rows = [_office_view(o) for o in list_offices(db.session)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['code']:12} {row['name']}  {row['address']}".rstrip())
+
+
+@click.group("officers", help="Registration officers (password and TOTP).")
+def officers_cli():
+    pass
+
+
+@officers_cli.command("add")
+@click.option("--office", "office_code", required=True, help="Code of the officer's office.")
+@click.option("--username", required=True)
+@click.option("--name", required=True, help="The officer's name, as shown in the office console and the audit trail.")
+@click.option("--password", required=True, help="At least 15 characters, not a common password.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def officers_add(office_code, username, name, password, as_json):
+    """Create an officer; prints the TOTP secret and its otpauth:// URI once (they are stored sealed)."""
+    from idp.accounts.errors import AccountError
+    from idp.audit import OPERATOR, Actor, record
+    from idp.extensions import db
+    from idp.offices.service import create_officer, find_office
+
+    rt = _rt()
+    office = find_office(db.session, office_code)
+    if office is None:
+        raise click.ClickException("office_not_found")
+    try:
+        enrolment = create_officer(
+            db.session, rt.passwords, rt.sealer, rt.now(), office, username, name, password, issuer=_totp_issuer(rt)
+        )
+    except AccountError as exc:
+        raise click.ClickException(exc.reason) from None
+    record(db.session, rt.now(), "officer_created", Actor(OPERATOR, "cli", office.id), officer=enrolment.officer.username)
+    db.session.commit()
+    out = {
+        "office": office.code,
+        "username": enrolment.officer.username,
+        "name": enrolment.officer.display_name,
+        "totp_secret": enrolment.totp_secret,
+        "otpauth_uri": enrolment.provisioning_uri,
+    }
+    _emit(out, as_json)
+    if not as_json:
+        click.echo("The TOTP secret is shown only now: add it to the officer's authenticator app.")
+
+
+@officers_cli.command("reset-totp")
+@click.option("--username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def officers_reset_totp(username, as_json):
+    """A new TOTP secret for an officer (lost phone, or server.secret_key rotated); printed once."""
+    from idp.audit import OPERATOR, Actor, record
+    from idp.extensions import db
+    from idp.offices.service import find_officer, reset_totp
+
+    rt = _rt()
+    officer = find_officer(db.session, username)
+    if officer is None:
+        raise click.ClickException("officer_not_found")
+    enrolment = reset_totp(db.session, rt.sealer, officer, issuer=_totp_issuer(rt))
+    record(db.session, rt.now(), "officer_totp_reset", Actor(OPERATOR, "cli", officer.office_id), officer=officer.username)
+    db.session.commit()
+    _emit({"username": officer.username, "totp_secret": enrolment.totp_secret, "otpauth_uri": enrolment.provisioning_uri},
+          as_json)
+
+
+def _totp_issuer(rt) -> str:
+    from urllib.parse import urlsplit
+
+    return f"Ügyfélkapu ({urlsplit(rt.issuer).hostname})"
+
+
+@officers_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def officers_list(as_json):
+    from idp.extensions import db
+    from idp.offices.models import Office
+    from idp.offices.service import list_officers
+
+    codes = {o.id: o.code for o in db.session.query(Office)}
+    rows = [
+        {"office": codes.get(o.office_id), "username": o.username, "name": o.display_name, "active": o.active}
+        for o in list_officers(db.session)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['office']:12} {row['username']:20} {row['name']}{'' if row['active'] else '  (inactive)'}")
+
+
+# -- scheduled jobs and the audit trail ----------------------------------------
+
+
+def _moment(value: str | None):
+    """``--as-of``/``--since``: a date (00:00 UTC that day) or an ISO datetime (UTC when no zone)."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected YYYY-MM-DD or an ISO datetime") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.group("jobs", help="Scheduled jobs: reminders, lapse of registrations, expiry of accounts.")
+def jobs_cli():
+    pass
+
+
+@jobs_cli.command("run")
+@click.option("--as-of", "as_of", default=None, help="Run as at this date (00:00 UTC) or ISO datetime instead of now.")
+@click.option("--dry-run", is_flag=True, help="List what would change, change nothing, send nothing.")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@with_appcontext
+def jobs_run(as_of, dry_run, batch_size, as_json):
+    """Send due reminders (each once), lapse registrations not activated or verified in time, and
+    end accounts whose validity ended (erasing their personal data). Safe on several instances at once."""
+    from idp.extensions import db
+    from idp.lifecycle.context import Links
+    from idp.lifecycle.jobs import run_jobs
+
+    rt = _rt()
+    now = _moment(as_of) or rt.now()
+    say = (lambda line: None) if as_json else (lambda line: click.echo(f"… {line}", err=True))
+    if not as_json:
+        click.echo(f"jobs as of {now.isoformat()}{' (dry run: nothing changes)' if dry_run else ''}")
+    report = run_jobs(
+        db.session, now, rt.policy, rt.mailer, links=Links.under(rt.issuer), dry_run=dry_run, progress=say,
+        batch_size=batch_size,
+    )
+    if as_json:
+        out = report.summary()
+        out["items"] = [vars(i) for i in report.items]
+        out["failed_items"] = [vars(i) for i in report.failed]
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for item in report.items:
+        click.echo(("would " if dry_run else "") + item.line())
+    for item in report.failed:
+        click.echo("FAILED  " + item.line())
+    summary = report.summary()
+    verb = "would be " if dry_run else ""
+    click.echo(
+        f"{summary['reminders']} reminder(s) {verb}sent, {summary['lapsed']} registration(s) {verb}lapsed, "
+        f"{summary['expired']} account(s) {verb}expired; {summary['skipped']} taken by another run, "
+        f"{summary['failed']} failed"
+    )
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
+@click.group("audit", help="The append-only audit trail of lifecycle events.")
+def audit_cli():
+    pass
+
+
+@audit_cli.command("list")
+@click.option("--account", "identifier", default=None, help="Only this account (its identifier, UK-...).")
+@click.option("--event", default=None, help="Only this event, e.g. data_changed.")
+@click.option("--since", default=None, help="From this date (00:00 UTC) or ISO datetime.")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def audit_list(identifier, event, since, limit, as_json):
+    """Newest first."""
+    from sqlalchemy import select
+
+    from idp.accounts.models import Account
+    from idp.audit import events
+    from idp.extensions import db
+    from idp.offices.models import Office
+
+    account_id = None
+    if identifier:
+        account_id = db.session.scalar(select(Account.id).where(Account.identifier == identifier.strip().upper()))
+        if account_id is None:
+            raise click.ClickException("account_not_found")
+    rows = events(db.session, account_id=account_id, event=event, since=_moment(since), limit=limit)
+    wanted = {r.account_id for r in rows}
+    identifiers = dict(db.session.execute(select(Account.id, Account.identifier).where(Account.id.in_(wanted))).all())
+    offices = dict(db.session.execute(select(Office.id, Office.code)).all())
+    out = [
+        {
+            "at": r.at.isoformat(),
+            "event": r.event,
+            "actor": f"{r.actor_kind}:{r.actor}" if r.actor else r.actor_kind,
+            "office": offices.get(r.office_id),
+            "account": identifiers.get(r.account_id),
+            "details": r.details,
+        }
+        for r in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for row in out:
+        details = json.dumps(row["details"], ensure_ascii=False, sort_keys=True) if row["details"] else ""
+        click.echo(f"{row['at']}  {row['event']:24} {row['actor']:28} {row['office'] or '-':10} {row['account'] or '-':19} {details}")
+
+
 # -- keys ----------------------------------------------------------------------
 
 
@@ -283,6 +535,10 @@ def serve(host, port):
 def register_commands(app: Flask) -> None:
     app.cli.add_command(clients_cli)
     app.cli.add_command(citizens_cli)
+    app.cli.add_command(offices_cli)
+    app.cli.add_command(officers_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(serve)
 

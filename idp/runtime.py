@@ -5,6 +5,7 @@ Kept in ``app.extensions["idp"]``; nothing here is a module global.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,10 +15,13 @@ from flask import current_app
 from idp.accounts.policy import ValidityPolicy
 from idp.security.keys import KeyRing
 from idp.security.passwords import Passwords
+from idp.security.sealing import Sealer
 from idp.sessions.service import Timeouts
 from idp.sessions.throttle import LoginThrottle
-from idp.settings import Settings
+from idp.settings import Settings, resolve_path
 from idp.sharedstate import SharedState
+
+log = logging.getLogger("idp")
 
 
 @dataclass
@@ -31,6 +35,10 @@ class Runtime:
     throttle: LoginThrottle
     timeouts: Timeouts
     server: Any = None  # the Authlib authorization server (idp.oidc.server)
+    #: Seals officers' TOTP secrets (key derived from server.secret_key).
+    sealer: Sealer | None = None
+    #: Sends the lifecycle's mail (idp.mail; any object with ``send_template`` in tests).
+    mailer: Any = None
 
     @property
     def issuer(self) -> str:
@@ -46,6 +54,20 @@ class Runtime:
     @property
     def access_lifetime(self) -> timedelta:
         return timedelta(seconds=self.settings.tokens.access_token_seconds)
+
+    def trust_anchors(self) -> list[bytes]:
+        """The CAs electronic registrations must chain to, read now so an operator's change needs no
+        restart. An unreadable folder trusts nobody (and says why in the log)."""
+        from idp.accounts.esign import load_trust_anchors
+
+        folder = resolve_path(self.settings.keys.trusted_ca_dir)
+        try:
+            return load_trust_anchors(folder)
+        except FileNotFoundError:
+            return []
+        except ValueError as exc:
+            log.error("keys.trusted_ca_dir %s: %s; electronic registration trusts no CA", folder, exc)
+            return []
 
 
 def runtime() -> Runtime:

@@ -54,8 +54,9 @@ class ServerSettings:
     secret_key: str = field(
         default="",
         metadata=_doc(
-            "Secret for signing the CSRF cookie session (at least 32 characters). "
-            "Required; set it from the environment: IDP_SERVER_SECRET_KEY.",
+            "Secret for signing the CSRF cookie session (at least 32 characters); the key that seals "
+            "officers' TOTP secrets is derived from it, so rotating it means re-enrolling every officer "
+            "(idp officers reset-totp). Required; set it from the environment: IDP_SERVER_SECRET_KEY.",
             secret=True,
         ),
     )
@@ -114,6 +115,14 @@ class KeysSettings:
         metadata=_doc(
             "After a rotation, how long the previous key stays published in the JWKS. Must be "
             "longer than any token signed with it lives."
+        ),
+    )
+    trusted_ca_dir: str = field(
+        default="keys/trusted-ca",
+        metadata=_doc(
+            "Folder of the CA certificates (*.pem, *.crt, *.cer) that citizens' signing certificates "
+            "must chain to for electronic registration. Read at each registration; missing or empty: "
+            "electronic registration is refused (signature_untrusted)."
         ),
     )
 
@@ -194,7 +203,32 @@ class PolicySettings:
     )
     activation_days: int = field(default=5, metadata=_doc("Days to activate a registration with the emailed code (seed: five)."))
     reminder_days: list[int] = field(
-        default_factory=lambda: [30, 7], metadata=_doc("Days before the end of validity when a reminder email is sent.")
+        default_factory=lambda: [30, 7],
+        metadata=_doc(
+            "Days before the end of validity (under the 2009 rule: of the password) when a reminder "
+            "email is sent. Only the nearest one due is sent, each once."
+        ),
+    )
+    activation_code_attempts: int = field(
+        default=5,
+        metadata=_doc(
+            "Wrong activation codes accepted before the code is revoked; the citizen then gets a new "
+            "code at an office."
+        ),
+    )
+    pending_registration_days: int = field(
+        default=30,
+        metadata=_doc(
+            "Days an online pre-registration waits for identity verification at an office; after "
+            "that it lapses and its data are erased."
+        ),
+    )
+    statement_version: str = field(
+        default="2026-1",
+        metadata=_doc(
+            "Version of the data-provision statement (Adatszolgáltatási nyilatkozat) citizens sign now; "
+            "recorded with every registration. Change it when the statement's text changes."
+        ),
     )
 
 
@@ -414,6 +448,14 @@ def _validate(s: Settings) -> None:
         raise SettingsError("policy.password_max_age_days", "set it when accounts have no end date (the 2009 rule)")
     if s.policy.activation_days <= 0:
         raise SettingsError("policy.activation_days", "must be positive")
+    if not 1 <= s.policy.activation_code_attempts <= 20:
+        raise SettingsError("policy.activation_code_attempts", "must be between 1 and 20")
+    if s.policy.pending_registration_days <= 0:
+        raise SettingsError("policy.pending_registration_days", "must be positive")
+    if any(d <= 0 for d in s.policy.reminder_days):
+        raise SettingsError("policy.reminder_days", "must be positive numbers of days")
+    if not s.policy.statement_version.strip() or len(s.policy.statement_version) > 32:
+        raise SettingsError("policy.statement_version", "must be 1 to 32 characters")
     if s.database.url.startswith("sqlite") is False and "://" not in s.database.url:
         raise SettingsError("database.url", "must be an SQLAlchemy URL")
     for n in (

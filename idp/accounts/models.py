@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, String
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.storage import Base
@@ -48,6 +48,11 @@ def person_key(
 
 class Account(Base):
     __tablename__ = "account"
+    __table_args__ = (
+        # The scheduled jobs select by state and an end (idp.lifecycle.jobs).
+        Index("ix_account_state_valid_until", "state", "valid_until"),
+        Index("ix_account_state_password_changed_at", "state", "password_changed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The system-generated unique identifier (rule 5); never reused, never changes.
