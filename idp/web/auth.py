@@ -56,8 +56,14 @@ def _allow_return_to_agency(next_url: str | None) -> None:
         allow_form_target(redirect_uri)
 
 
+def _flash_error(text: str, field: str | None = None) -> None:
+    """``error:<field>`` when the message is about one input, so the page can tie it to that input."""
+    flash(text, f"error:{field}" if field else "error")
+
+
 def _flash_reason(reason: str, **values) -> None:
-    flash(str(messages.FORM.get(reason, messages.FORM["form_invalid"])) % values, "error")
+    text = str(messages.FORM.get(reason, messages.FORM["form_invalid"])) % values
+    _flash_error(text, messages.FORM_FIELD.get(reason))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -123,9 +129,9 @@ def change_password():
     back = url_for("auth.change_password", next=nxt) if nxt else url_for("auth.change_password")
     if request.method == "POST":
         if not form.validate():
-            for errors in form.errors.values():
+            for name, errors in form.errors.items():
                 for error in errors:
-                    flash(str(error), "error")
+                    _flash_error(str(error), name if name in PasswordChangeForm.INPUTS else None)
             return redirect(back, 303)
         try:
             accounts.change_password(

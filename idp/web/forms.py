@@ -33,3 +33,5 @@ class PasswordChangeForm(FlaskForm):
     )
     next = HiddenField()
     submit = SubmitField(_l("Change password"))
+
+    INPUTS = ("current_password", "new_password", "confirm_password")  # the fields an error can be tied to

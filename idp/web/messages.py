@@ -54,6 +54,16 @@ FORM = {
     "reactivation_required": GATE["reactivation_required"][1],
 }
 
+#: The field a form reason is about: the page ties the message to that input (WCAG 3.3.1).
+FORM_FIELD = {
+    "password_wrong": "current_password",
+    "password_too_short": "new_password",
+    "password_too_long": "new_password",
+    "password_common": "new_password",
+    "password_contains_personal_data": "new_password",
+    "password_unchanged": "new_password",
+}
+
 #: Protocol errors shown on a page when there is no validated place to send the citizen back to.
 PROTOCOL = {
     "invalid_client": _l("The agency's application is not registered with this provider."),

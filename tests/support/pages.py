@@ -1,0 +1,144 @@
+"""Every page a citizen can meet, reachable by id: for the accessibility check and the screenshots.
+
+``seed_site`` puts demo-like data into a running provider (the demo citizen and
+agencies of ``idp demo``, plus a newcomer who still has the initial password) and
+starts their sign-in sessions straight from the service; ``open_page`` brings a
+fresh browser context to one page in one language, signed in as that page needs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+from idp.accounts import assurance
+from idp.accounts.service import find_by_username
+from idp.clients.service import find
+from idp.demo.seed import AGENCIES, DEMO_PASSWORD, DEMO_USERNAME, seed
+from idp.extensions import db
+from idp.oidc import consent
+from idp.sessions import service as sessions
+
+from .factories import make_account
+from .flows import pkce_pair
+
+LANGS = ("hu", "en")
+CONSENTED = "openid profile email"  # what the demo citizen has allowed agency 2
+#: The agencies' callbacks are never served: only their URIs must be valid for the clients.
+AGENCY_BASE = {key: f"http://127.0.0.1:{9 + i}" for i, (key, _n, _c) in enumerate(AGENCIES)}
+
+
+@dataclass
+class Site:
+    base: str
+    clients: dict[str, str]  # agency key -> client_id
+    cookie_name: str
+    cookies: dict[str, str] = field(default_factory=dict)  # who -> session cookie secret
+
+    def authorize_url(self, agency: str, **extra) -> str:
+        _verifier, challenge = pkce_pair()
+        params = {
+            "response_type": "code",
+            "client_id": self.clients[agency],
+            "redirect_uri": f"{AGENCY_BASE[agency]}/callback",
+            "scope": "openid profile email address",
+            "state": secrets.token_urlsafe(8),
+            "nonce": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            **extra,
+        }
+        return "/authorize?" + urlencode(params)
+
+
+def seed_site(rt, base: str) -> Site:
+    """The demo citizen (consented to agency 2, not to agency 1) and a newcomer, both signed in."""
+    store: dict = {}
+    seed(rt, store, AGENCY_BASE)
+    clients = {key: creds["client_id"] for key, creds in store["clients"].items()}
+    site = Site(base, clients, rt.settings.session_cookie_name)
+    citizen = find_by_username(db.session, DEMO_USERNAME)
+    newcomer = make_account(rt, username="uj.polgar", initial_password=True, family_name="Szabó", given_name="Péter")
+    consent.record(db.session, citizen.id, find(db.session, clients["agency2"]).id, CONSENTED, rt.now())
+    pwd = ["pwd"]
+    for who, account in (("citizen", citizen), ("newcomer", newcomer)):
+        _sso, secret = sessions.start(db.session, account, rt.now(), pwd, assurance.level_for(pwd))
+        site.cookies[who] = secret
+    db.session.commit()
+    return site
+
+
+def _submit_login_empty(page) -> None:
+    with page.expect_navigation():
+        page.locator("form.card button[type=submit]").click()
+
+
+def _submit_short_password(page) -> None:
+    page.fill("#current_password", DEMO_PASSWORD)
+    page.fill("#new_password", "rovid")
+    page.fill("#confirm_password", "rovid")
+    with page.expect_navigation():
+        page.locator("form.card button[type=submit]").click()
+
+
+def _no_auto_submit(context) -> None:
+    # form_post.js would post the response to the agency at once; without it the page stays,
+    # as a browser without JavaScript shows it (the "Continue" button).
+    context.route("**/static/form_post.js", lambda route: route.abort())
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    url: Callable[[Site], str]
+    shows: str  # a selector only this page has: proof that the page is the one meant
+    who: str | None = None  # "citizen", "newcomer" or not signed in
+    status: int = 200
+    then: Callable | None = None  # an action on the page (submit a form) before looking at it
+    setup: Callable | None = None  # on the browser context, before the page loads
+    main: bool = True  # one of the main pages, for the screenshots
+
+
+PAGES = (
+    Page("login", lambda s: "/login?next=" + quote(s.authorize_url("agency1"), safe=""), "#username"),
+    Page("login-error", lambda s: "/login", ".flash-error", then=_submit_login_empty, main=False),
+    Page("home", lambda s: "/", "main a.button.primary"),
+    Page("home-signed-in", lambda s: "/", "dl.facts", who="citizen"),
+    Page("consent", lambda s: s.authorize_url("agency1"), "button[name=decision]", who="citizen"),
+    Page("fix", lambda s: s.authorize_url("agency1"), "ul.reasons", who="newcomer"),
+    Page("password", lambda s: "/account/password", "#new_password", who="citizen"),
+    Page("password-initial", lambda s: "/account/password", "#new_password", who="newcomer", main=False),
+    Page("password-error", lambda s: "/account/password", "[aria-invalid=true]", who="citizen",
+         then=_submit_short_password, main=False),
+    Page("error", lambda s: "/authorize?client_id=unknown&response_type=code", "main code", status=400),
+    Page("not-found", lambda s: "/no-such-page", "main code", status=404, main=False),
+    Page("logout-confirm", lambda s: f"/end-session?client_id={s.clients['agency1']}", "button[name=confirm]",
+         who="citizen"),
+    Page("signed-out", lambda s: "/signed-out", "main p[role=status]"),
+    # Agency 2 already holds consent for these scopes: the response goes straight back to it.
+    Page("form-post", lambda s: s.authorize_url("agency2", response_mode="form_post", scope=CONSENTED), "#form-post",
+         who="citizen", setup=_no_auto_submit, main=False),
+)
+PAGE_IDS = [p.id for p in PAGES]
+
+
+def with_lang(url: str, lang: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}lang={lang}"
+
+
+def open_page(context, site: Site, page_def: Page, lang: str):
+    """A new tab of ``context`` on the page in ``lang`` (the language switch, ``?lang=``), ready to look at."""
+    if page_def.who:
+        context.add_cookies([{"name": site.cookie_name, "value": site.cookies[page_def.who], "url": site.base}])
+    if page_def.setup:
+        page_def.setup(context)
+    page = context.new_page()
+    response = page.goto(site.base + with_lang(page_def.url(site), lang))
+    assert response is not None and response.status == page_def.status, (page_def.id, response and response.status)
+    if page_def.then:
+        page_def.then(page)
+    page.locator(page_def.shows).first.wait_for()
+    assert page.locator("html").get_attribute("lang") == lang, page_def.id
+    return page
