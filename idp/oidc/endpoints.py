@@ -57,12 +57,8 @@ class GatedBearerValidator(BearerTokenValidator):
     def authenticate_token(self, token_string):
         if not token_string or len(token_string) > 512:
             return None
-        row = tokens.find_by_access(db.session, token_string)
-        if row is None:
-            return None
-        client = db.session.get(Client, row.client_pk)
-        account = db.session.get(Account, row.account_id)
-        return AccessGrant(row, client, account)
+        found = tokens.find_access_grant(db.session, token_string)
+        return AccessGrant(*found) if found is not None else None
 
     def validate_token(self, token, scopes, request):
         now = self.runtime.now()

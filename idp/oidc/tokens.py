@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from idp.accounts.models import Account
+from idp.clients.models import Client
 from idp.security.secrets import digest, new_secret
 
 from .models import AuthorizationCode, Token
@@ -55,6 +57,17 @@ def revoke_code_family(session: Session, code: AuthorizationCode, now: datetime)
     """A code used twice: revoke everything its first use issued (RFC 6749 §4.1.2)."""
     current = session.scalar(select(AuthorizationCode.family_id).where(AuthorizationCode.id == code.id))
     revoke_family(session, current, now)
+
+
+def find_access_grant(session: Session, access_token: str):
+    """The token with its client and account in one statement (the userinfo hot path), or None."""
+    row = session.execute(
+        select(Token, Client, Account)
+        .join(Client, Client.id == Token.client_pk)
+        .join(Account, Account.id == Token.account_id)
+        .where(Token.access_digest == digest(access_token))
+    ).first()
+    return tuple(row) if row is not None else None
 
 
 def find_by_access(session: Session, access_token: str) -> Token | None:
