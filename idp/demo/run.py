@@ -1,10 +1,12 @@
-"""``idp demo``: SQLite, generated secrets and keys, demo data, the provider and two agencies."""
+"""``idp demo``: SQLite, generated secrets and keys, demo data, the provider and two agencies, a demo
+officer for the office console, and the mail outbox shown on the provider."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
+import sys
 import threading
 from pathlib import Path
 
@@ -14,8 +16,9 @@ from idp.app import MIGRATIONS, check_keys, create_app
 from idp.serving import run_server
 from idp.settings import build_settings
 
+from . import outbox
 from .agency import create_agency_app
-from .seed import AGENCIES, DEMO_PASSWORD, DEMO_USERNAME, seed
+from .seed import AGENCIES, DEMO_OFFICER_PASSWORD, DEMO_OFFICER_USERNAME, DEMO_PASSWORD, DEMO_USERNAME, seed
 
 
 def _load_secrets(folder: Path) -> dict:
@@ -47,6 +50,8 @@ def demo_settings(port: int, folder: Path, store: dict):
             "database": {"url": f"sqlite:///{(folder / 'idp.sqlite3').resolve()}"},
             "keys": {"dir": "keys", "passphrase": store["keys_passphrase"]},
             "security": {"pairwise_secret": store["pairwise_secret"]},
+            # No mail server needed: mail is written to the outbox, which /demo/outbox/ shows.
+            "mail": {"backend": "outbox", "outbox_dir": str((folder / "outbox").resolve())},
         }
     ).validate()
 
@@ -57,6 +62,7 @@ def run_demo(port: int = 5000, instance: str = "instance/demo") -> None:
     store = _load_secrets(folder)
     settings = demo_settings(port, folder, store)
     app = create_app(settings)
+    outbox.init_app(app)  # the demo's alone: production apps never show the outbox
     issuer = settings.server.issuer
     agency_base = {key: f"http://127.0.0.1:{port + i + 1}" for i, (key, _n, _c) in enumerate(AGENCIES)}
     with app.app_context():
@@ -78,6 +84,7 @@ def run_demo(port: int = 5000, instance: str = "instance/demo") -> None:
         )
         threading.Thread(target=run_server, args=(agency, "127.0.0.1", port + i + 1), daemon=True).start()
 
+    officer = store["officer"]
     bar = "=" * 72
     print(
         f"\n{bar}\nDEMO MODE: development settings, generated secrets in {folder}/secrets.json,\n"
@@ -86,6 +93,13 @@ def run_demo(port: int = 5000, instance: str = "instance/demo") -> None:
         f"Agency 1:        {agency_base['agency1']}/   ({AGENCIES[0][1]})\n"
         f"Agency 2:        {agency_base['agency2']}/   ({AGENCIES[1][1]})\n"
         f"Demo citizen:    username {DEMO_USERNAME}   password {DEMO_PASSWORD}\n"
+        f"Register:        {issuer}/register   (then verify at the office console)\n"
+        f"Office console:  {issuer}/office/\n"
+        f"  Demo officer:  username {DEMO_OFFICER_USERNAME}   password {DEMO_OFFICER_PASSWORD}\n"
+        f"  TOTP secret:   {officer['totp_secret']}\n"
+        f"  otpauth URI:   {officer['otpauth_uri']}\n"
+        f"  current code:  {sys.executable} -c \"import pyotp; print(pyotp.TOTP('{officer['totp_secret']}').now())\"\n"
+        f"Mail outbox:     {issuer}/demo/outbox/   (demo only: every mail sent, activation codes included)\n"
         f"Discovery:       {issuer}/.well-known/openid-configuration\n{bar}\n",
         flush=True,
     )

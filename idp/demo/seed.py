@@ -1,4 +1,5 @@
-"""Demo data: an office, a citizen with a known password, two agencies."""
+"""Demo data: an office with an officer (password and TOTP secret printed by the demo), a citizen
+with a known password, two agencies."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from idp.clients.metadata import ClientMetadata, validate
 from idp.clients.service import create_client, find
 from idp.extensions import db
 from idp.offices.models import Office
+from idp.offices.service import create_officer, find_officer, reset_totp
 
 DEMO_USERNAME = "demo.polgar"
 DEMO_PASSWORD = "kek-alma-reggel-fut"
+DEMO_OFFICER_USERNAME = "demo.ugyintezo"
+DEMO_OFFICER_PASSWORD = "pecset-tinta-hivatal-2026"
 
 AGENCIES = (
     ("agency1", "Demo Adóhivatal", "#0b5d1e"),
@@ -54,6 +58,7 @@ def seed(rt, secrets_store: dict, agency_base: dict[str, str]) -> None:
             ),
             office_id=office.id,
         )
+    _seed_officer(rt, office, secrets_store)
     for key, name, _color in AGENCIES:
         entry = secrets_store.setdefault("clients", {}).get(key)
         if entry and find(db.session, entry["client_id"]) is not None:
@@ -71,3 +76,21 @@ def seed(rt, secrets_store: dict, agency_base: dict[str, str]) -> None:
         client, secret = create_client(db.session, now, meta, created_via="demo")
         secrets_store["clients"][key] = {"client_id": client.client_id, "client_secret": secret}
     db.session.commit()
+
+
+def _seed_officer(rt, office: Office, secrets_store: dict) -> None:
+    """The demo officer of the demo office. Its TOTP secret is kept in the demo's secrets file, so
+    the banner can print it at every start; when that file is new (new secrets, so the sealed
+    secret in the database can no longer be read), the officer gets a new TOTP secret."""
+    officer = find_officer(db.session, DEMO_OFFICER_USERNAME)
+    if officer is not None and "officer" in secrets_store:
+        return
+    issuer = f"Ügyfélkapu demo ({office.code})"
+    if officer is None:
+        enrolment = create_officer(
+            db.session, rt.passwords, rt.sealer, rt.now(), office, DEMO_OFFICER_USERNAME, "Demo Ügyintéző",
+            DEMO_OFFICER_PASSWORD, issuer=issuer,
+        )
+    else:
+        enrolment = reset_totp(db.session, rt.sealer, officer, issuer=issuer)
+    secrets_store["officer"] = {"totp_secret": enrolment.totp_secret, "otpauth_uri": enrolment.provisioning_uri}

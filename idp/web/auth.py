@@ -13,6 +13,8 @@ from idp.accounts.errors import AccountError
 from idp.accounts.password_policy import MIN_LENGTH
 from idp.clients import service as clients
 from idp.extensions import db
+from idp.lifecycle import citizen
+from idp.lifecycle.context import context_for
 from idp.oidc.responses import allow_form_target
 from idp.runtime import runtime
 
@@ -134,9 +136,8 @@ def change_password():
                     _flash_error(str(error), name if name in PasswordChangeForm.INPUTS else None)
             return redirect(back, 303)
         try:
-            accounts.change_password(
-                db.session, rt.passwords, account, form.current_password.data, form.new_password.data, rt.now(),
-                policy=rt.policy,
+            citizen.change_password(
+                context_for(rt, db.session), account, form.current_password.data, form.new_password.data, rt.now()
             )
         except AccountError as exc:
             _flash_reason(exc.reason, min=MIN_LENGTH)

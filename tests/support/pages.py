@@ -120,6 +120,15 @@ PAGES = (
     # Agency 2 already holds consent for these scopes: the response goes straight back to it.
     Page("form-post", lambda s: s.authorize_url("agency2", response_mode="form_post", scope=CONSENTED), "#form-post",
          who="citizen", setup=_no_auto_submit, main=False),
+    # The citizen's lifecycle pages (issue 3). The office console's pages need a signed-in officer:
+    # tests/test_browser_registration.py checks them on its way.
+    Page("register", lambda s: "/register", "#mother_birth_family_name", main=False),
+    Page("register-error", lambda s: "/register", "[aria-invalid=true]", then=_submit_login_empty, main=False),
+    Page("register-electronic", lambda s: "/register/electronic", "#doc_type", main=False),
+    Page("activate", lambda s: "/activate", "#code", main=False),
+    Page("activate-error", lambda s: "/activate", ".flash-error", then=_submit_login_empty, main=False),
+    Page("validity", lambda s: "/account/validity", "#valid-until", who="citizen", main=False),
+    Page("office-sign-in", lambda s: "/office/sign-in", "#code", main=False),
 )
 PAGE_IDS = [p.id for p in PAGES]
 

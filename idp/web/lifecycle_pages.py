@@ -1,0 +1,60 @@
+"""What the citizen's lifecycle pages and the office console share: the services' context, a
+refusal shown beside the form it came from, and the registration sheet shown once (rule 5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response, redirect
+
+from idp.accounts.errors import AccountError
+from idp.extensions import db
+from idp.lifecycle.context import Context, context_for
+from idp.runtime import runtime
+
+from . import lifecycle_messages as msgs
+from . import stash
+
+SHEET = "sheet"
+
+
+def context() -> Context:
+    return context_for(runtime(), db.session)
+
+
+def refused(exc: AccountError, form, kind: str, back: str) -> Response:
+    """Flash ``exc`` at the form's inputs, keep what was typed (no password), and go back (303)."""
+    msgs.flash_refusal(exc, form.labels())
+    stash.keep(kind, form.draft())
+    return redirect(back, 303)
+
+
+def keep_sheet(*, identifier: str, username: str, name: str, initial_password: str,
+               activation_deadline: datetime | None, mail_sent: bool) -> None:
+    stash.keep(SHEET, {
+        "identifier": identifier, "username": username, "name": name, "initial_password": initial_password,
+        "activation_deadline": activation_deadline, "mail_sent": mail_sent,
+    })
+
+
+def keep_registration_sheet(sheet) -> None:
+    """``idp.lifecycle.registration.RegistrationSheet``, for the GET after the POST."""
+    keep_sheet(identifier=sheet.identifier, username=sheet.username, name=sheet.name,
+               initial_password=sheet.initial_password, activation_deadline=sheet.activation_deadline,
+               mail_sent=sheet.mail_sent)
+
+
+def take_sheet() -> dict | None:
+    """The sheet kept by the POST, removed: its initial password is shown this once."""
+    sheet = stash.take(SHEET)
+    if sheet is not None and sheet.get("activation_deadline"):
+        sheet["activation_deadline"] = datetime.fromisoformat(sheet["activation_deadline"])
+    return sheet
+
+
+def shown_once(html: str) -> Response:
+    """A page with a secret on it (the initial password): never stored by a browser or a proxy."""
+    response = Response(html)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response

@@ -1,0 +1,82 @@
+"""Values carried across the one redirect after a POST (the POST answers 303, the GET shows).
+
+What a citizen or an officer typed, so the form comes back filled in beside its
+errors; a registration number to show after pre-registration; a registration
+sheet whose initial password is shown once (PRODUCT.md rule 5).
+
+They travel in the form-session cookie (Flask's signed session), which every
+instance and worker of the provider reads alike, so nothing needs a shared
+store between the POST and the GET. Each value is sealed (Fernet, with a key
+derived from ``server.secret_key`` for this purpose alone), so the cookie shows
+nothing to whoever sees it, and dated by the provider's clock, so a value older
+than its time to live is dropped. Passwords typed into a form are never kept.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import date, datetime
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import session as form_session
+
+from idp.runtime import runtime
+from idp.security.sealing import derive_key
+
+LABEL = "idp/web-stash/v1"
+SESSION_KEY = "stash"
+#: Long enough to read an error and fix the form; a sheet is shown at once after its POST.
+TTL_SECONDS = 15 * 60
+
+
+def _fernet() -> Fernet:
+    return Fernet(derive_key(runtime().settings.server.secret_key, LABEL))
+
+
+def _now() -> int:
+    return int(runtime().now().timestamp())
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot keep a {type(value).__name__}")
+
+
+def keep(kind: str, value: dict) -> None:
+    """Keep ``value`` (JSON data; dates become ISO strings) for the next request, replacing any earlier one."""
+    data = zlib.compress(json.dumps(value, default=_plain, ensure_ascii=False).encode("utf-8"))
+    slots = dict(form_session.get(SESSION_KEY) or {})
+    slots[kind] = _fernet().encrypt_at_time(data, _now()).decode("ascii")
+    form_session[SESSION_KEY] = slots
+
+
+def peek(kind: str, ttl: int = TTL_SECONDS) -> dict | None:
+    """The value kept under ``kind``, left in place (a page that may be reloaded)."""
+    token = (form_session.get(SESSION_KEY) or {}).get(kind)
+    if not isinstance(token, str):
+        return None
+    try:
+        data = _fernet().decrypt_at_time(token.encode("ascii"), ttl, _now())
+        value = json.loads(zlib.decompress(data))
+    except (InvalidToken, ValueError, zlib.error):
+        drop(kind)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def take(kind: str, ttl: int = TTL_SECONDS) -> dict | None:
+    """The value kept under ``kind``, removed: shown once."""
+    value = peek(kind, ttl)
+    drop(kind)
+    return value
+
+
+def drop(kind: str) -> None:
+    slots = dict(form_session.get(SESSION_KEY) or {})
+    if slots.pop(kind, None) is not None:
+        if slots:
+            form_session[SESSION_KEY] = slots
+        else:
+            form_session.pop(SESSION_KEY, None)
