@@ -66,6 +66,24 @@ def drop_database(server_url: str) -> None:
 # -- set-up in process: schema, keys, seed, references ------------------------------
 
 
+def provider_env(server: str, tmp: Path, port: int, **extra) -> dict:
+    """The provider's configuration, from the environment (fresh secrets each run)."""
+    return dict(
+        os.environ,
+        IDP_SERVER_ISSUER=f"http://127.0.0.1:{port}",
+        IDP_SERVER_DEVELOPMENT="true",
+        IDP_SERVER_SECRET_KEY=secrets.token_urlsafe(48),
+        IDP_KEYS_PASSPHRASE=secrets.token_urlsafe(24),
+        IDP_KEYS_DIR=str(tmp / "keys"),
+        IDP_SECURITY_PAIRWISE_SECRET=secrets.token_urlsafe(48),
+        IDP_DATABASE_URL=f"{server}/{DB_NAME}",
+        # Codes are minted before the exchange phase starts, so they must outlive the minting.
+        IDP_TOKENS_AUTHORIZATION_CODE_SECONDS="600",
+        IDP_MAIL_OUTBOX_DIR=str(tmp / "outbox"),  # nothing is mailed; keep even the folder out of the tree
+        **extra,
+    )
+
+
 def seed(app, citizens: int) -> dict:
     """One client, ``citizens`` active accounts, each with a live sign-in session and consent."""
     from flask_migrate import upgrade
@@ -232,6 +250,8 @@ def run_phase(name: str, phase: str, args, seed_data: dict, server: Gunicorn, tm
         "host": "127.0.0.1",
         "port": server.port,
         "concurrency": args.concurrency,
+        "workers": args.workers,
+        "balance": not args.no_balance,
         "seconds": seconds,
         "seed": seed_data,
         "gunicorn_master": server.pid,
@@ -248,6 +268,9 @@ def run_phase(name: str, phase: str, args, seed_data: dict, server: Gunicorn, tm
     subprocess.run([sys.executable, str(BENCH / "loadgen.py"), str(spec_file), str(out_file)], check=True)
     result = json.loads(out_file.read_text())
     result["name"] = name
+    served = sorted(result["per_worker"].values(), reverse=True)
+    if served:
+        log(f"phase {name}: responses per worker {served}")
     if result["errors"]:
         log(f"phase {name}: errors {result['errors']}")
     return result
@@ -261,19 +284,21 @@ def _fmt(x, digits=1):
 
 
 def throughput_rows(results: dict, sign: dict, workers: int) -> list[list[str]]:
-    ping = results["ping"]
-    ping_rps = ping["latency"]["ping"]["count"] / ping["wall"]
+    ping = results.get("ping")
+    ping_rps = ping["latency"]["ping"]["count"] / ping["wall"] if ping else None
     sign_ceiling = sign["per_core"] * workers
     rows = []
 
     def row(label, phase, key, unit="req"):
+        if phase not in results:
+            return
         lat = results[phase]["latency"].get(key, {"count": 0})
         count = lat["count"]
         rps = count / results[phase]["wall"] if count else 0.0
         errors = sum(v for k, v in results[phase]["errors"].items() if k.startswith(key) or k.startswith(phase))
         rows.append([
             label, f"{count:,}", f"{errors:,}", _fmt(rps), _fmt(lat.get("p50"), 2), _fmt(lat.get("p90"), 2),
-            _fmt(lat.get("p99"), 2), f"{rps / ping_rps:.1%}",
+            _fmt(lat.get("p99"), 2), f"{rps / ping_rps:.1%}" if ping_rps else "-",
             f"{rps / sign_ceiling:.1%}" if key in ("token", "flow") else "",
         ])
 
@@ -291,11 +316,11 @@ def throughput_rows(results: dict, sign: dict, workers: int) -> list[list[str]]:
 def table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = [
-        "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths))),
+        "  ".join(str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))),
         "  ".join("-" * w for w in widths),
     ]
     for r in rows:
-        lines.append("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        lines.append("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
     return "\n".join(lines)
 
 
@@ -305,6 +330,8 @@ UNITS = {"ping": "ping", "discovery": "discovery", "mint": "authorize", "token":
 def cpu_rows(results: dict, cores: int) -> list[list[str]]:
     rows = []
     for name, unit in UNITS.items():
+        if name not in results:
+            continue
         cpu = results[name]["cpu"]
         n = max(results[name]["latency"].get(unit, {}).get("count", 0), 1)
         capacity = cpu["wall"] * cores
@@ -316,11 +343,19 @@ def cpu_rows(results: dict, cores: int) -> list[list[str]]:
             f"{cpu['loadgen'] / capacity:.0%}", f"{max(other, 0) / capacity:.0%}", f"{max(idle, 0) / capacity:.0%}",
             _fmt(cpu["gunicorn"] / n * 1e3, 2), _fmt(cpu["postgres"] / n * 1e3, 2), _fmt(cpu["loadgen"] / n * 1e3, 2),
             f"{cpu['loadgen'] / max(cpu['gunicorn'], 1e-9):.0%}",
+            _split(results[name].get("per_worker", {})),
         ])
     return rows
 
 
-def sql_rows(stats_dir: Path) -> tuple[list[list[str]], dict]:
+def _split(per_worker: dict) -> str:
+    total = sum(per_worker.values())
+    if not total:
+        return "-"
+    return "/".join(f"{v / total:.0%}" for v in sorted(per_worker.values(), reverse=True))
+
+
+def sql_rows(stats_dir: Path, pre_ping: bool = True) -> tuple[list[list[str]], dict]:
     merged: dict[str, dict] = {}
     for path in glob.glob(str(stats_dir / "sql-*.json")):
         data = json.loads(Path(path).read_text())
@@ -339,7 +374,7 @@ def sql_rows(stats_dir: Path) -> tuple[list[list[str]], dict]:
             continue
         n = m["requests"]
         statements = m["statements"] / n
-        round_trips = statements + (m["commits"] + m["rollbacks"] + m["checkouts"]) / n
+        round_trips = statements + (m["commits"] + m["rollbacks"] + (m["checkouts"] if pre_ping else 0)) / n
         rows.append([key, f"{n:,}", f"{statements:.2f}", f"{m['min']}-{m['max']}", f"{m['commits'] / n:.2f}",
                      f"{m['checkouts'] / n:.2f}", f"{round_trips:.2f}"])
     return rows, merged
@@ -350,7 +385,8 @@ def report(args, results: dict, sign: dict, stats_dir: Path, started: datetime) 
     out = []
     out.append(f"idp benchmark, {started:%Y-%m-%d %H:%M} UTC; {cores} cores; gunicorn {args.workers} x {args.worker_class}"
                + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
-               + f"; PostgreSQL on 127.0.0.1; {args.citizens} citizens; concurrency {args.concurrency}")
+               + f"; PostgreSQL on 127.0.0.1; {args.citizens} citizens; concurrency {args.concurrency}"
+               + (f"; EXPERIMENTS: {', '.join(args.experiment)}" if args.experiment else ""))
     out.append("")
     out.append("Throughput and latency (ms). 'vs ping' = req/s relative to the bare-Flask reference in the same gunicorn;")
     out.append(f"'vs RS256' = req/s relative to RS256 signing alone with the provider's key object on {args.workers} cores "
@@ -364,18 +400,19 @@ def report(args, results: dict, sign: dict, stats_dir: Path, started: datetime) 
     out.append("(shares of the machine; then CPU milliseconds per request or flow, which other load on the machine")
     out.append("does not distort the way it distorts req/s)")
     out.append(table(["phase", "wall s", "gunicorn", "postgres", "loadgen", "other", "idle",
-                      "gunicorn ms", "postgres ms", "loadgen ms", "loadgen/gunicorn"],
+                      "gunicorn ms", "postgres ms", "loadgen ms", "loadgen/gunicorn", "worker split"],
                      cpu_rows(results, cores)))
     noisy = [n for n, r in results.items()
              if (r["cpu"]["machine_busy"] - r["cpu"]["gunicorn"] - r["cpu"]["postgres"] - r["cpu"]["loadgen"])
              > 0.10 * r["cpu"]["wall"] * cores]
     if noisy:
-        out.append(f"WARNING: other processes used more than 10% of the machine during {', '.join(noisy)}: "
+        out.append(f"CAUTION: other processes used more than 10% of the machine during {', '.join(noisy)}: "
                    "those figures are low; run again on a quiet machine.")
     out.append("")
-    rows, merged = sql_rows(stats_dir)
+    rows, merged = sql_rows(stats_dir, pre_ping=not ({"no_pre_ping", "all"} & set(args.experiment)))
     out.append("SQL per request (SQLAlchemy events in bench/wsgi_app.py, all workers, all phases):")
-    out.append(table(["endpoint", "requests", "statements", "min-max", "commits", "pool checkouts (ping)", "round trips"],
+    out.append("(round trips = statements + COMMIT + the pool's pre-ping, one per connection checkout)")
+    out.append(table(["endpoint", "requests", "statements", "min-max", "commits", "pool checkouts", "round trips"],
                      rows))
     for key in ("GET /authorize", "POST /token", "GET /userinfo"):
         m = merged.get(key)
@@ -397,6 +434,27 @@ def report(args, results: dict, sign: dict, stats_dir: Path, started: datetime) 
     return "\n".join(out)
 
 
+def run_hotpath(args, app, seed_data: dict, t_start: float) -> int:
+    import experiments
+    import hotpath
+    from idp import create_app
+    from idp.security.passwords import Passwords
+
+    revert = experiments.apply({"no_pre_ping"})
+    try:
+        noping_app = create_app(passwords=Passwords(1, 1024, 1))
+    finally:
+        revert()
+    names = args.experiment or [*sorted(experiments.AFFECTS), "all"]
+    rows = hotpath.measure(app, noping_app, seed_data, names, args.rounds, args.block, log)
+    print(f"Hot-path experiments in process (Flask test client, PostgreSQL on 127.0.0.1), "
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: {args.rounds} rounds of "
+          f"{args.block} requests each side, alternated; change = median of the rounds' ratios (middle half)")
+    print(table(hotpath.HEADER, rows))
+    print(f"\nwhole run: {time.monotonic() - t_start:.0f} s")
+    return 0
+
+
 # -- main --------------------------------------------------------------------------
 
 
@@ -409,6 +467,11 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     p.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"], help="gunicorn worker class (gthread)")
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (4)")
+    p.add_argument("--experiment", action="append", default=[], metavar="NAME",
+                   help="patch a suggested hot-path change into the workers (bench/experiments.py): "
+                        "no_pre_ping, code_join, client_cache, or all; repeatable")
+    p.add_argument("--no-balance", action="store_true",
+                   help="keep whatever worker the kernel hands each keep-alive connection to (see README)")
     p.add_argument("--server", default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"),
                    help="PostgreSQL server URL without database (BENCH_PG)")
     p.add_argument("--keep-db", action="store_true", help="leave the idp_bench database for inspection")
@@ -418,6 +481,14 @@ def parse_args(argv=None):
     p.add_argument("--wait-quiet", type=float, default=60, metavar="S",
                    help="before each phase, wait for other work on the machine to stop, at most S seconds in all (60; 0: never)")
     p.add_argument("--profile-raw", metavar="DIR", help="with --profile: keep py-spy's collapsed stacks in DIR")
+    p.add_argument("--hotpath", action="store_true",
+                   help="instead of the load phases: measure in process what each --experiment saves per request "
+                        "(default: each, then all together on the whole flow), alternating blocks with and "
+                        "without it (bench/hotpath.py)")
+    p.add_argument("--rounds", type=int, default=10, help="--hotpath: blocks per side (10)")
+    p.add_argument("--block", type=int, default=50, help="--hotpath: requests per block (50)")
+    p.add_argument("--phases", default="ping,discovery,mint,token,flow",
+                   help="phases to run (default all; token implies mint; without ping no 'vs ping' column)")
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     return p.parse_args(argv)
 
@@ -430,19 +501,7 @@ def main(argv=None) -> int:
     stats_dir = tmp / "stats"
     stats_dir.mkdir()
     port = free_port()
-    env = dict(
-        os.environ,
-        IDP_SERVER_ISSUER=f"http://127.0.0.1:{port}",
-        IDP_SERVER_DEVELOPMENT="true",
-        IDP_SERVER_SECRET_KEY=secrets.token_urlsafe(48),
-        IDP_KEYS_PASSPHRASE=secrets.token_urlsafe(24),
-        IDP_KEYS_DIR=str(tmp / "keys"),
-        IDP_SECURITY_PAIRWISE_SECRET=secrets.token_urlsafe(48),
-        IDP_DATABASE_URL=f"{args.server}/{DB_NAME}",
-        # Codes are minted before the exchange phase starts, so they must outlive the minting.
-        IDP_TOKENS_AUTHORIZATION_CODE_SECONDS="600",
-        BENCH_STATS_DIR=str(stats_dir),
-    )
+    env = provider_env(args.server, tmp, port, BENCH_STATS_DIR=str(stats_dir), BENCH_EXPERIMENTS=",".join(args.experiment))
     env.pop("IDP_CONFIG", None)
     os.environ.update({k: v for k, v in env.items() if k.startswith("IDP_")})
     server = None
@@ -459,6 +518,8 @@ def main(argv=None) -> int:
         app = create_app(passwords=Passwords(1, 1024, 1))
         log(f"seeding {args.citizens} citizens with sessions and consent, one client")
         seed_data = seed(app, args.citizens)
+        if args.hotpath:
+            return run_hotpath(args, app, seed_data, t_start)
         log("reference: RS256 signing with the provider's key object")
         sign = reference_signing(app)
 
@@ -470,11 +531,17 @@ def main(argv=None) -> int:
         warm = run_phase("warmup", "flow", args, seed_data, server, tmp, 3)
         if warm["errors"]:
             raise RuntimeError(f"warm-up flows failed: {warm['error_samples']}\n{server.errors()}")
-        results["ping"] = run_phase("ping", "ping", args, seed_data, server, tmp, min(args.seconds, 10))
-        results["discovery"] = run_phase("discovery", "discovery", args, seed_data, server, tmp, min(args.seconds, 10))
-        results["mint"] = run_phase("mint", "mint", args, seed_data, server, tmp, 2 * args.seconds, max_units=args.codes)
-        results["token"] = run_phase("token", "token", args, seed_data, server, tmp, args.seconds)
-        results["flow"] = run_phase("flow", "flow", args, seed_data, server, tmp, args.seconds)
+        phases = args.phases.split(",")
+        if "ping" in phases:
+            results["ping"] = run_phase("ping", "ping", args, seed_data, server, tmp, min(args.seconds, 10))
+        if "discovery" in phases:
+            results["discovery"] = run_phase("discovery", "discovery", args, seed_data, server, tmp, min(args.seconds, 10))
+        if "token" in phases or "mint" in phases:
+            results["mint"] = run_phase("mint", "mint", args, seed_data, server, tmp, 2 * args.seconds, max_units=args.codes)
+        if "token" in phases:
+            results["token"] = run_phase("token", "token", args, seed_data, server, tmp, args.seconds)
+        if "flow" in phases:
+            results["flow"] = run_phase("flow", "flow", args, seed_data, server, tmp, args.seconds)
 
         profile = None
         if args.profile:

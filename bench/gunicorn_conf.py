@@ -18,3 +18,4 @@ def worker_exit(server, worker):
         module.dump_stats()
     except Exception as exc:  # never let the benchmark's bookkeeping break a shutdown
         server.log.warning("bench: could not dump SQL stats: %s", exc)
+

@@ -126,12 +126,18 @@ def cpu_delta(before: dict, after: dict) -> dict:
 
 
 class Response:
-    __slots__ = ("status", "body", "location")
+    __slots__ = ("status", "body", "location", "worker", "close")
 
-    def __init__(self, status: int, body: bytes, location: str | None):
+    def __init__(self, status: int, body: bytes, location: str | None, worker: str | None, close: bool):
         self.status = status
         self.body = body
         self.location = location
+        self.worker = worker
+        self.close = close
+
+
+#: responses per gunicorn worker (from the X-Bench-Worker header bench/wsgi_app.py adds)
+PER_WORKER: dict[str, int] = defaultdict(int)
 
 
 class Connection:
@@ -171,7 +177,7 @@ class Connection:
             break
         lines = raw.split(b"\r\n")
         status = int(lines[0].split(b" ", 2)[1])
-        length, close, location = 0, False, None
+        length, close, location, worker = 0, False, None, None
         for line in lines[1:]:
             name, _, value = line.partition(b":")
             lname = name.lower()
@@ -181,12 +187,16 @@ class Connection:
                 close = value.strip().lower() == b"close"
             elif lname == b"location":
                 location = value.strip().decode("latin-1")
+            elif lname == b"x-bench-worker":
+                worker = value.strip().decode()
             elif lname == b"transfer-encoding":
                 raise RuntimeError("chunked responses are not supported by the load generator")
         body = await self.reader.readexactly(length) if length else b""
         if close:
             self.close()
-        return Response(status, body, location)
+        if worker:
+            PER_WORKER[worker] += 1
+        return Response(status, body, location, worker, close)
 
 
 # -- the phases ------------------------------------------------------------------
@@ -362,6 +372,35 @@ def percentiles(values: list[int]) -> dict:
     return {"count": n, "mean": sum(ordered) / n / 1e6, "p50": q(0.50), "p90": q(0.90), "p99": q(0.99), "max": ordered[-1] / 1e6}
 
 
+async def balance(conns: list[Connection], workers: int, attempts: int = 40) -> list[str]:
+    """Spread the keep-alive connections evenly over the workers.
+
+    gunicorn's gthread worker keeps a connection for its whole life, and which worker
+    accepts it is a race; with a handful of connections one worker can end up with most
+    of them and the other core half idle. A load balancer with a keep-alive pool has the
+    same problem; here the benchmark evens it out (and reports it) so that runs compare.
+    With the sync worker every response closes the connection and there is nothing to do.
+    """
+    share = -(-len(conns) // workers)
+    owners: dict[str, int] = defaultdict(int)
+    placed = []
+    for conn in conns:
+        for _ in range(attempts):
+            resp = await conn.request("GET", "/_ref/ping")
+            if resp.close or resp.worker is None:
+                placed.append("per-request connections")
+                break
+            if owners[resp.worker] < share:
+                owners[resp.worker] += 1
+                placed.append(resp.worker)
+                break
+            conn.close()
+        else:
+            placed.append("unbalanced")
+    PER_WORKER.clear()
+    return placed
+
+
 async def run(spec: dict) -> dict:
     rec = Recorder()
     scenario = Scenario(spec, rec)
@@ -370,6 +409,7 @@ async def run(spec: dict) -> dict:
             scenario.codes = [tuple(x) for x in json.load(fh)]
         scenario.codes.reverse()  # oldest first
     conns = [Connection(spec["host"], spec["port"]) for _ in range(spec["concurrency"])]
+    placement = await balance(conns, spec.get("workers", 1)) if spec.get("balance", True) else []
     before = cpu_snapshot(spec.get("gunicorn_master"))
     started = time.monotonic()
     deadline = started + spec["seconds"]
@@ -389,6 +429,8 @@ async def run(spec: dict) -> dict:
         "errors": dict(rec.errors),
         "error_samples": dict(rec.samples),
         "connections_opened": sum(c.connects for c in conns),
+        "placement": placement,
+        "per_worker": dict(PER_WORKER),
         "cpu": cpu_delta(before, after),
         "codes_left": len(scenario.codes),
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -88,7 +89,7 @@ def summarise(raw_files: list[Path]) -> str:
     by_lib = collections.Counter()
     for frames, count in samples:
         bucket = "Python standard library / interpreter (no caller matched)"
-        for func, file in reversed(frames):
+        for _func, file in reversed(frames):
             hit = next((name for name, frag in LIBRARIES if frag in file), None)
             if hit:
                 bucket = hit
@@ -182,15 +183,21 @@ def record_token_phase(args, seed_data, server, tmp: Path, run_phase) -> str:
         files.append(out)
         procs.append(subprocess.Popen(
             [spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--output", str(out),
-             "--duration", str(int(seconds) + 1), "--nonblocking", "--gil", "--full-filenames"],
+             "--nonblocking", "--gil", "--full-filenames"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         ))
     time.sleep(1.0)  # let py-spy attach
-    run_phase("profile-token", "token", args, seed_data, server, tmp, seconds)
+    saved, args.wait_quiet = args.wait_quiet, 0  # the wait happened before minting; py-spy is recording now
+    try:
+        run_phase("profile-token", "token", args, seed_data, server, tmp, seconds)
+    finally:
+        args.wait_quiet = saved
+        for p in procs:
+            p.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
     errors = []
     for p in procs:
         try:
-            _, err = p.communicate(timeout=seconds + 30)
+            _, err = p.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             p.kill()
             _, err = p.communicate()

@@ -24,9 +24,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
+import experiments
 import idp
 
 _local = threading.local()
+SAMPLE_AT = (3, 100)
 _lock = threading.Lock()
 #: endpoint -> {"requests", "statements", "commits", "rollbacks", "checkouts", "min", "max", "sample"}
 STATS: dict[str, dict] = defaultdict(
@@ -43,7 +45,8 @@ def _on_statement(conn, cursor, statement, parameters, context, executemany):
     cur = _counting()
     if cur is not None:
         cur["statements"] += 1
-        cur["texts"].append(" ".join(statement.split())[:160])
+        if cur["texts"] is not None:
+            cur["texts"].append(" ".join(statement.split())[:160])
 
 
 @event.listens_for(Engine, "commit")
@@ -81,15 +84,22 @@ class Counted:
         self.ref_app = ref_app
 
     def __call__(self, environ, start_response):
+        def tagged(status, headers, exc_info=None):
+            # Which worker answered: lets the load generator spread its keep-alive connections evenly.
+            headers.append(("X-Bench-Worker", str(os.getpid())))
+            return start_response(status, headers, exc_info)
+
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_ref/"):
-            return self.ref_app(environ, start_response)
-        _local.current = cur = {"statements": 0, "commits": 0, "rollbacks": 0, "checkouts": 0, "texts": []}
+            return self.ref_app(environ, tagged)
+        key = _endpoint_key(environ)
+        # Statement texts only for the requests kept as samples: past the first, cold ones (caches, prepared statements).
+        sample = STATS[key]["requests"] + 1 in SAMPLE_AT
+        _local.current = cur = {"statements": 0, "commits": 0, "rollbacks": 0, "checkouts": 0, "texts": [] if sample else None}
         try:
-            return self.app(environ, start_response)
+            return self.app(environ, tagged)
         finally:
             _local.current = None
-            key = _endpoint_key(environ)
             with _lock:
                 s = STATS[key]
                 s["requests"] += 1
@@ -97,7 +107,7 @@ class Counted:
                     s[name] += cur[name]
                 s["min"] = cur["statements"] if s["min"] is None else min(s["min"], cur["statements"])
                 s["max"] = max(s["max"], cur["statements"])
-                if s["sample"] is None and s["requests"] >= 3:  # past the first, cold requests
+                if cur["texts"] is not None:
                     s["sample"] = cur["texts"]
 
 
@@ -121,4 +131,6 @@ def _reference_app() -> Flask:
     return ref
 
 
+EXPERIMENTS = experiments.enabled()
+experiments.apply(EXPERIMENTS)
 application = Counted(idp.create_app(), _reference_app())

@@ -1,0 +1,128 @@
+"""``bench/run --experiment NAME``: try a suggested hot-path change without touching ``idp/``.
+
+Each experiment patches the provider in the benchmark's worker processes only
+(``BENCH_EXPERIMENTS=name,name``), so that a suggestion's gain can be measured
+before anyone edits the code. These are sketches that keep the provider's
+behaviour on the benchmark's paths, not reviewed replacements:
+
+* ``no_pre_ping``   engine without ``pool_pre_ping`` (idp/app.py ``_engine_options``):
+                    one round trip less per request.
+* ``code_join``     the code is read together with its account in one SELECT
+                    (idp/oidc/tokens.py ``find_code``) and the account kept referenced,
+                    so ``authenticate_user``'s ``db.session.get(Account, ...)`` is
+                    served from the identity map.
+* ``client_cache``  clients kept per worker for 10 s as detached snapshots
+                    (idp/clients/service.py ``find_active``): a suspension then takes
+                    up to 10 s to bite, a policy decision, not a free win.
+
+(A fourth, ``userinfo_join``, one SELECT for token, client and account behind
+userinfo, measured -21..-29 % CPU per userinfo request and was adopted in
+commit 2053a93, so it is gone from here.)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+KNOWN = {"no_pre_ping", "code_join", "client_cache"}
+
+
+def enabled() -> set[str]:
+    names = {n.strip() for n in os.environ.get("BENCH_EXPERIMENTS", "").split(",") if n.strip()}
+    if "all" in names:
+        names = set(KNOWN)
+    unknown = names - KNOWN - {"all"}
+    if unknown:
+        raise SystemExit(f"unknown experiment(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(KNOWN))}")
+    return names
+
+
+#: which endpoints each experiment changes (bench/hotpath.py measures only those)
+AFFECTS = {
+    "no_pre_ping": ("authorize", "token", "userinfo"),
+    "code_join": ("token",),
+    "client_cache": ("authorize", "token"),
+}
+
+
+def apply(names: set[str]):
+    """Patch (before ``create_app`` runs, for ``no_pre_ping``); returns a function that undoes it."""
+    undo = []
+
+    def patch(obj, attr, value):
+        undo.append((obj, attr, getattr(obj, attr)))
+        setattr(obj, attr, value)
+
+    def revert():
+        while undo:
+            obj, attr, value = undo.pop()
+            setattr(obj, attr, value)
+
+    if "no_pre_ping" in names:
+        import idp.app
+
+        original = idp.app._engine_options
+
+        def without_pre_ping(settings):
+            options = dict(original(settings))
+            options.pop("pool_pre_ping", None)
+            return options
+
+        patch(idp.app, "_engine_options", without_pre_ping)
+
+    if "code_join" in names:
+        from sqlalchemy import select
+
+        from idp.accounts.models import Account
+        from idp.oidc import tokens
+        from idp.oidc.models import AuthorizationCode
+        from idp.security.secrets import digest
+
+        def find_code(session, code, client_pk):
+            row = session.execute(
+                select(AuthorizationCode, Account)
+                .join(Account, Account.id == AuthorizationCode.account_id)
+                .where(AuthorizationCode.code_digest == digest(code), AuthorizationCode.client_pk == client_pk)
+            ).first()
+            if row is None:
+                return None
+            # The identity map holds objects weakly: keep the account referenced (in the provider this
+            # would be a relationship loaded with contains_eager) so that session.get finds it.
+            row[0]._bench_account = row[1]
+            return row[0]
+
+        patch(tokens, "find_code", find_code)
+
+    if "client_cache" in names:
+        from sqlalchemy import inspect
+
+        from idp.clients import service
+        from idp.clients.models import Client
+
+        ttl = 10.0
+        cache: dict[str, tuple[float, Client | None]] = {}
+        lock = threading.Lock()
+        original_find_active = service.find_active
+
+        def snapshot(client: Client) -> Client:
+            # A transient copy: never attached to a session, so it never expires or lazy-loads.
+            copy = Client()
+            for attr in inspect(Client).column_attrs:
+                setattr(copy, attr.key, getattr(client, attr.key))
+            return copy
+
+        def find_active(session, client_id):
+            now = time.monotonic()
+            hit = cache.get(client_id)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+            client = original_find_active(session, client_id)
+            value = snapshot(client) if client is not None else None
+            with lock:
+                cache[client_id] = (now + ttl, value)
+            return value
+
+        patch(service, "find_active", find_active)
+    return revert
