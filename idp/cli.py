@@ -184,9 +184,12 @@ def citizens_add_test(username, password, family_name, given_name, email, as_jso
     from idp.extensions import db
 
     rt = _rt()
-    data = test_person(family_name, given_name, email or f"{username}@teszt.invalid")
+    data = test_person(username, family_name, given_name, email or f"{username}@teszt.invalid")
     try:
-        account = create_test_citizen(db.session, rt.passwords, rt.now(), rt.policy, username, password, data)
+        account = create_test_citizen(
+            db.session, rt.passwords, rt.now(), rt.policy, data, password,
+            document_number=f"{secrets.randbelow(10**6):06d}TA",
+        )
     except AccountError as exc:
         raise click.ClickException(exc.reason) from None
     db.session.commit()
@@ -202,12 +205,13 @@ def citizens_add_test(username, password, family_name, given_name, email, as_jso
     )
 
 
-def test_person(family_name: str, given_name: str, email: str):
+def test_person(username: str, family_name: str, given_name: str, email: str):
     """Plausible, unique placeholder data for a test citizen."""
-    from idp.accounts.service import PersonalData
+    from idp.accounts.personal import Registration
 
     born = date(1960, 1, 1) + timedelta(days=secrets.randbelow(40 * 365))
-    return PersonalData(
+    return Registration(
+        username=username,
         family_name=family_name,
         given_name=given_name,
         birth_family_name=family_name,
@@ -220,8 +224,6 @@ def test_person(family_name: str, given_name: str, email: str):
         address_postal_code="1011",
         address_locality="Budapest",
         address_street="Teszt utca 1.",
-        document_type="identity_card",
-        document_number=f"{secrets.randbelow(10**6):06d}TA",
     )
 
 

@@ -7,9 +7,9 @@ activation and erasure build on these (PRODUCT.md rules 1 to 11).
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +19,8 @@ from idp.security.passwords import Passwords
 from . import password_policy
 from .errors import AccountError
 from .gate import Reason, account_reasons
-from .models import Account, person_key, username_key
+from .models import Account, username_key
+from .personal import Registration
 from .policy import ValidityPolicy
 from .states import AccountState
 
@@ -47,26 +48,6 @@ def verify_credentials(session: Session, passwords: Passwords, username: str, pa
     return account
 
 
-@dataclass(frozen=True)
-class PersonalData:
-    family_name: str
-    given_name: str
-    birth_family_name: str
-    birth_given_name: str
-    mother_birth_family_name: str
-    mother_birth_given_name: str
-    birth_place: str
-    birth_date: date
-    email: str
-    address_postal_code: str
-    address_locality: str
-    address_street: str
-    address_country: str = "HU"
-    birth_country: str = "HU"
-    document_type: str = "identity_card"
-    document_number: str = ""
-
-
 def check_username_free(session: Session, username: str) -> None:
     key = username_key(username)
     if not key or len(username) > 64:
@@ -85,36 +66,33 @@ def create_test_citizen(
     passwords: Passwords,
     now: datetime,
     policy: ValidityPolicy,
-    username: str,
+    registration: Registration,
     password: str,
-    data: PersonalData,
+    *,
+    document_number: str,
+    document_type: str = "identity_card",
     office_id: int | None = None,
 ) -> Account:
     """An active, verified account for agencies' integration environments, marked as a test account."""
-    check_username_free(session, username)
-    issues = password_policy.problems(password, username, (data.family_name, data.given_name))
+    check_username_free(session, registration.username)
+    issues = password_policy.problems(
+        password, registration.username, (registration.family_name, registration.given_name)
+    )
     if issues:
         raise AccountError(issues[0], problems=issues)
-    pkey = person_key(
-        data.birth_family_name,
-        data.birth_given_name,
-        data.mother_birth_family_name,
-        data.mother_birth_given_name,
-        data.birth_place,
-        data.birth_date,
-    )
-    check_person_free(session, pkey)
+    check_person_free(session, registration.person_key)
     account = Account(
         identifier=new_identifier(),
         state=AccountState.ACTIVE,
         state_changed_at=now,
-        username=username,
-        username_key=username_key(username),
+        username_key=username_key(registration.username),
         password_hash=passwords.hash(password_policy.normalise(password)),
         must_change_password=False,
         password_changed_at=now,
-        person_key=pkey,
+        person_key=registration.person_key,
         email_verified=True,
+        document_type=document_type,
+        document_number=document_number,
         registering_office_id=office_id,
         registration_channel="test",
         registered_at=now,
@@ -123,7 +101,7 @@ def create_test_citizen(
         is_test=True,
         created_at=now,
         updated_at=now,
-        **data.__dict__,
+        **dataclasses.asdict(registration),
     )
     session.add(account)
     session.flush()

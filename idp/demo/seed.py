@@ -7,7 +7,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from idp.accounts.service import PersonalData, create_test_citizen, find_by_username
+from idp.accounts.personal import Registration
+from idp.accounts.service import create_test_citizen, find_by_username
 from idp.clients.metadata import ClientMetadata, validate
 from idp.clients.service import create_client, find
 from idp.extensions import db
@@ -38,9 +39,8 @@ def seed(rt, secrets_store: dict, agency_base: dict[str, str]) -> None:
             rt.passwords,
             now,
             rt.policy,
-            DEMO_USERNAME,
-            DEMO_PASSWORD,
-            PersonalData(
+            Registration(
+                username=DEMO_USERNAME,
                 family_name="Kovács",
                 given_name="Éva",
                 birth_family_name="Nagy",
@@ -53,9 +53,9 @@ def seed(rt, secrets_store: dict, agency_base: dict[str, str]) -> None:
                 address_postal_code="1117",
                 address_locality="Budapest",
                 address_street="Október huszonharmadika utca 7.",
-                document_type="identity_card",
-                document_number="123456AB",
             ),
+            DEMO_PASSWORD,
+            document_number="123456AB",
             office_id=office.id,
         )
     _seed_officer(rt, office, secrets_store)

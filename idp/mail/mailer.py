@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from idp.clock import SystemClock
@@ -10,7 +11,7 @@ from .message import Message
 from .templates import MailTemplates
 
 
-class Mailer:
+class Mailer(ABC):
     """Base of the backends. ``send`` returns the Message-ID, for the audit record."""
 
     def __init__(self, sender: str, *, templates: MailTemplates | None = None, clock=None):
@@ -18,8 +19,9 @@ class Mailer:
         self.templates = templates or MailTemplates()
         self.clock = clock or SystemClock()
 
-    def send(self, message: Message) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, message: Message) -> str:
+        """Deliver ``message``; returns its Message-ID."""
 
     def send_template(self, to: str, template: str, locale: str | None, /, **context: Any) -> str:
         """Render mail ``template`` in ``locale`` (Hungarian when unknown) and send it to ``to``."""
