@@ -49,6 +49,10 @@ FORM = {
     "password_too_long": _l("The password is too long."),
     "password_common": _l("This password is too common or has appeared in data breaches. Choose another."),
     "password_contains_personal_data": _l("The password must not contain your username or name."),
+    "password_guessable": _l(
+        "This password is easy to guess (common words, names, dates or keyboard patterns). "
+        "Add a few more unrelated words."
+    ),
     "password_unchanged": _l("The new password must differ from the current one."),
     "form_invalid": _l("Please fill in every field."),
     "reactivation_required": GATE["reactivation_required"][1],
@@ -60,6 +64,7 @@ FORM_FIELD = {
     "password_too_short": "new_password",
     "password_too_long": "new_password",
     "password_common": "new_password",
+    "password_guessable": "new_password",
     "password_contains_personal_data": "new_password",
     "password_unchanged": "new_password",
 }
