@@ -23,6 +23,7 @@ from idp.mail import (
     list_outbox,
     read_outbox,
 )
+from idp.mail.message import masked
 from idp.settings import SettingsError, build_settings, example_toml
 
 from .support.smtp import SmtpServer, find_code, make_ca
@@ -91,15 +92,15 @@ def test_outbox_lists_newest_first_and_reads_a_mail_back(tmp_path, clock):
     assert mail.html is not None and CODE in mail.html
 
 
-def test_outbox_log_names_recipient_and_subject_but_never_the_body(tmp_path, clock, caplog):
+def test_outbox_log_names_a_masked_recipient_and_the_subject_but_never_the_body(tmp_path, clock, caplog):
     caplog.set_level(logging.DEBUG)
     activation(OutboxMailer(tmp_path, SENDER, clock=clock))
     records = [r for r in caplog.records if r.name.startswith("idp")]
     assert len(records) == 1
     line = records[0].getMessage()
-    assert CITIZEN in line and "Ügyfélkapu – aktiváló kód" in line
+    assert masked(CITIZEN) in line and "Ügyfélkapu – aktiváló kód" in line
     everything = "\n".join(r.getMessage() for r in caplog.records)
-    assert CODE not in everything and NAME not in everything
+    assert CODE not in everything and NAME not in everything and CITIZEN not in everything
 
 
 @pytest.mark.parametrize("name", ["../outbox.eml", "notes.txt", "20260115T090000.000000000Z-0123abcd.eml"])

@@ -33,6 +33,14 @@ class MailError(Exception):
         self.reason = reason
 
 
+def masked(address: str) -> str:
+    """An address as logs show it: enough to tell mails apart, not enough to read who (ASVS V16.2.5)."""
+    local, _, domain = address.rpartition("@")
+    if not local:
+        return "***"
+    return f"{local[0]}***@{domain}"
+
+
 def check_address(value: str) -> str:
     """Return the bare address of ``value`` ("Name <a@b>" or "a@b"); refuse header injection."""
     if "\r" in value or "\n" in value:

@@ -26,7 +26,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
 from .mailer import Mailer
-from .message import POLICY, Message, MailError, to_email
+from .message import POLICY, Message, MailError, to_email, masked
 
 log = logging.getLogger("idp.mail")
 
@@ -71,7 +71,7 @@ class OutboxMailer(Mailer):
         except OSError as exc:
             log.error("mail to %s not written to the outbox %s: %s", message.to, self.folder, type(exc).__name__)
             raise MailError("mail_outbox_failed") from None
-        log.info("mail to %s written to the outbox as %s: %s", message.to, name, message.subject)
+        log.info("mail to %s written to the outbox as %s: %s", masked(message.to), name, message.subject)
         return mail["Message-ID"]
 
     def _write(self, data: bytes) -> str:

@@ -16,7 +16,7 @@ import ssl
 from pathlib import Path
 
 from .mailer import Mailer
-from .message import Message, MailError, check_address, to_email
+from .message import Message, MailError, check_address, to_email, masked
 
 log = logging.getLogger("idp.mail")
 
@@ -83,7 +83,7 @@ class SmtpMailer(Mailer):
             reason = _reason(exc, step)
             self._log_failure(message, reason, step, exc)
             raise MailError(reason) from None
-        log.info("mail to %s sent through %s:%s: %s", message.to, self.host, self.port, message.subject)
+        log.info("mail to %s sent through %s:%s: %s", masked(message.to), self.host, self.port, message.subject)
         return mail["Message-ID"]
 
     def _connect(self) -> smtplib.SMTP:
@@ -97,7 +97,7 @@ class SmtpMailer(Mailer):
         code = getattr(exc, "smtp_code", None)
         log.warning(
             "mail to %s not sent through %s:%s: %s at %s (%s%s)",
-            message.to, self.host, self.port, reason, step, type(exc).__name__, f" {code}" if code else "",
+            masked(message.to), self.host, self.port, reason, step, type(exc).__name__, f" {code}" if code else "",
         )
 
 
