@@ -18,7 +18,7 @@ from idp.mail import build_mailer
 from idp.runtime import Runtime
 from idp.security.keys import KeyRing, KeyRingError
 from idp.security.passwords import Passwords
-from idp.security.sealing import Sealer
+from idp.security.sealing import CITIZEN_TOTP_LABEL, Sealer
 from idp.sessions.service import Timeouts
 from idp.sessions.throttle import LoginThrottle, ThrottlePolicy
 from idp.settings import Settings, load_settings, resolve_path
@@ -78,6 +78,7 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
             absolute=timedelta(seconds=s.session.absolute_seconds),
         ),
         sealer=Sealer(s.server.secret_key),
+        citizen_sealer=Sealer(s.server.secret_key, CITIZEN_TOTP_LABEL),
         mailer=build_mailer(s.mail, clock=clock),
     )
 

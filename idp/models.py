@@ -1,7 +1,7 @@
 """Every table, imported once so the metadata (and migrations) see them all."""
 
 from idp.accounts.models import Account
-from idp.accounts.records import ActivationCode, Reminder
+from idp.accounts.records import ActivationCode, RecoveryCode, Reminder
 from idp.audit import AuditEvent
 from idp.clients.models import Client
 from idp.oidc.models import AuthorizationCode, Consent, Token
@@ -17,6 +17,7 @@ __all__ = [
     "Consent",
     "Office",
     "Officer",
+    "RecoveryCode",
     "Reminder",
     "SsoSession",
     "Token",

@@ -37,6 +37,8 @@ class Runtime:
     server: Any = None  # the Authlib authorization server (idp.oidc.server)
     #: Seals officers' TOTP secrets (key derived from server.secret_key).
     sealer: Sealer | None = None
+    #: Seals citizens' Ügyfélkapu+ TOTP secrets (its own derived key).
+    citizen_sealer: Sealer | None = None
     #: Sends the lifecycle's mail (idp.mail; any object with ``send_template`` in tests).
     mailer: Any = None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.storage import Base
@@ -96,6 +96,13 @@ class Account(Base):
 
     locale: Mapped[str] = mapped_column(String(8), default="hu")
 
+    #: Ügyfélkapu+ (the second factor): the TOTP secret, sealed (idp.security.sealing); set at
+    #: enrolment but counting only once ``totp_enrolled_at`` is set by a first correct code.
+    totp_secret_sealed: Mapped[str | None] = mapped_column(String(256))
+    #: The last time step accepted (RFC 6238 §5.2: a code is accepted once).
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    totp_enrolled_at: Mapped[datetime | None]
+
     #: The number an online pre-registration is found by at the office (rule 1, second channel).
     registration_number: Mapped[str | None] = mapped_column(String(16), unique=True)
     #: Identity verification (hitelesítés, rule 2): when, by which officer, how (in_person, e_signature).
@@ -123,6 +130,10 @@ class Account(Base):
     @property
     def is_live(self) -> bool:
         return self.state in LIVE_STATES
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enrolled_at is not None and self.totp_secret_sealed is not None
 
     @property
     def display_name(self) -> str:

@@ -42,3 +42,16 @@ class Reminder(Base):
     ends_at: Mapped[datetime]
     days_before: Mapped[int] = mapped_column(Integer)
     sent_at: Mapped[datetime]
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code (törlőkód) of Ügyfélkapu+: shown once at enrolment, stored as a
+    digest, used once in place of an authenticator code."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

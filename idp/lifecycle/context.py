@@ -62,6 +62,8 @@ class Context:
     trust_anchors: Callable[[], list[bytes]] = field(default=list)
     #: Unseals officers' TOTP secrets (officer sign-in).
     sealer: Sealer | None = None
+    #: Unseals citizens' Ügyfélkapu+ TOTP secrets.
+    citizen_sealer: Sealer | None = None
 
 
 def context_for(rt, session: Session, notifier: Notifier | None = None) -> Context:
@@ -75,6 +77,7 @@ def context_for(rt, session: Session, notifier: Notifier | None = None) -> Conte
         statement_version=rt.settings.policy.statement_version,
         trust_anchors=rt.trust_anchors,
         sealer=rt.sealer,
+        citizen_sealer=rt.citizen_sealer,
     )
 
 

@@ -8,7 +8,8 @@ unrelated uses, and the key never appears in configuration on its own.
 
 Consequence for operators: rotating ``server.secret_key`` makes every sealed
 value unreadable; officers' TOTP must then be enrolled again
-(``idp officers add`` for a new officer record). SECURITY.md says so.
+(``idp officers reset-totp``), and citizens sign in with a recovery code and
+enrol Ügyfélkapu+ again. SECURITY.md says so.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 #: The HKDF ``info`` of officers' TOTP secrets; a new purpose takes a new label.
 TOTP_LABEL = "idp/officer-totp-secret/v1"
+#: The HKDF ``info`` of citizens' Ügyfélkapu+ TOTP secrets.
+CITIZEN_TOTP_LABEL = "idp/citizen-totp-secret/v1"
 
 
 class SealError(Exception):

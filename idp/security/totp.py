@@ -1,4 +1,4 @@
-"""Time-based one-time passwords (RFC 6238) for officers, and later for Ügyfélkapu+.
+"""Time-based one-time passwords (RFC 6238) for officers and for citizens' Ügyfélkapu+.
 
 Thirty-second steps, six digits, SHA-1: what every authenticator app reads from
 an ``otpauth://`` URI. A code is checked against the current step and one step

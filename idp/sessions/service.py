@@ -99,3 +99,14 @@ def end_all_for_account(session: Session, account_id: int, now: datetime, reason
         .values(ended_at=now, end_reason=reason)
     )
     return sids
+
+
+def step_up(sso: SsoSession, method: str, acr: str, now: datetime) -> None:
+    """A second factor proven within a live session (step-up): the session's level rises and
+    ``auth_time`` moves to now (the citizen authenticated again, OIDC Core §2)."""
+    amr = list(sso.amr or ())
+    if method not in amr:
+        amr.append(method)
+    sso.amr = amr
+    sso.acr = acr
+    sso.auth_time = now

@@ -18,10 +18,14 @@ from idp.lifecycle.context import context_for
 from idp.oidc.responses import allow_form_target
 from idp.runtime import runtime
 
-from . import messages, session
+from . import messages, session, stash
 from .forms import ConfirmForm, LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
+
+#: The stash slot naming the account that passed the password and owes its Ügyfélkapu+ code
+#: (idp.web.second_factor).
+SECOND_FACTOR_PENDING = "second_factor_pending"
 
 
 def safe_next(value: str | None) -> str | None:
@@ -92,6 +96,12 @@ def login():
             return redirect(back, 303)
         rt.throttle.succeeded(username)
         form_session.pop("login_username", None)
+        if account.has_second_factor:
+            # Ügyfélkapu+: no session until the second step; the browser carries only which account
+            # passed the password, sealed and dated (idp.web.stash).
+            stash.keep(SECOND_FACTOR_PENDING, {"account": account.id})
+            target = url_for("second_factor.sign_in", next=nxt) if nxt else url_for("second_factor.sign_in")
+            return redirect(target, 303)
         session.begin(account, amr=["pwd"], acr=assurance.level_for(["pwd"]))
         return redirect(nxt or url_for("auth.home"), 303)
     client, hint = _client_of(nxt)

@@ -35,3 +35,15 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
     INPUTS = ("current_password", "new_password", "confirm_password")  # the fields an error can be tied to
+
+
+class SecondFactorCodeForm(FlaskForm):
+    """An authenticator code (six digits) or a recovery code (törlőkód)."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    next = HiddenField()
+
+
+class SecondFactorRemoveForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])

@@ -36,7 +36,7 @@ GATE = {
     ),
     "acr_insufficient": (
         _l("This agency requires a second factor (Ügyfélkapu+)."),
-        _l("Sign in with your authenticator app or email code to continue."),
+        _l("Confirm with a code from your authenticator app to continue, or set up Ügyfélkapu+ first."),
     ),
 }
 
@@ -56,6 +56,13 @@ FORM = {
     "password_unchanged": _l("The new password must differ from the current one."),
     "form_invalid": _l("Please fill in every field."),
     "reactivation_required": GATE["reactivation_required"][1],
+    "second_factor_failed": _l("The code is not correct, or it has already been used."),
+    "second_factor_not_enrolled": _l("Ügyfélkapu+ is not set up for this account."),
+    "second_factor_already_enrolled": _l("Ügyfélkapu+ is already set up for this account."),
+    "second_factor_unreadable": _l(
+        "Your authenticator can no longer be checked. Sign in with one of your recovery codes, "
+        "then set up Ügyfélkapu+ again."
+    ),
 }
 
 #: The field a form reason is about: the page ties the message to that input (WCAG 3.3.1).
@@ -82,4 +89,6 @@ GENERIC_PROTOCOL = _l("The agency's sign-in request cannot be processed.")
 #: Confirmations after a successful form.
 FORM_DONE = {
     "password_changed": _l("Your password has been changed."),
+    "second_factor_enrolled": _l("Ügyfélkapu+ is on: from now on you sign in with a code from your authenticator app."),
+    "second_factor_removed": _l("Ügyfélkapu+ is off."),
 }
