@@ -77,19 +77,6 @@ def pending_secret(account: Account, sealer: Sealer) -> str | None:
         return None
 
 
-def _claim_step(session: Session, account: Account, step: int) -> bool:
-    result = session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.totp_last_step < step)
-        .values(totp_last_step=step)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1:
-        account.totp_last_step = step
-        return True
-    return False
-
-
 def _check_totp(session: Session, sealer: Sealer, account: Account, code: str, now: datetime) -> bool:
     if not account.totp_secret_sealed:
         return False
@@ -98,7 +85,7 @@ def _check_totp(session: Session, sealer: Sealer, account: Account, code: str, n
     except SealError:
         raise AccountError("second_factor_unreadable") from None
     step = totp.matching_step(secret, code, now)
-    return step is not None and _claim_step(session, account, step)
+    return step is not None and totp.claim_step(session, account, step)
 
 
 def issue_recovery_codes(session: Session, account: Account, now: datetime) -> list[str]:

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.accounts import password_policy
@@ -150,17 +150,6 @@ def find_officer(session: Session, username: str) -> Officer | None:
     return session.scalar(select(Officer).where(Officer.username_key == username_key(username or "")))
 
 
-def _claim_step(session: Session, officer: Officer, step: int) -> bool:
-    """Accept a code's step once: only a step later than every step accepted before."""
-    result = session.execute(
-        update(Officer)
-        .where(Officer.id == officer.id, Officer.totp_last_step < step)
-        .values(totp_last_step=step)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
 def verify_officer(
     session: Session,
     passwords: Passwords,
@@ -182,7 +171,7 @@ def verify_officer(
     except SealError:
         raise AccountError("officer_sign_in_failed") from None
     step = totp.matching_step(secret, code, now)
-    if step is None or not _claim_step(session, officer, step):
+    if step is None or not totp.claim_step(session, officer, step):
         raise AccountError("officer_sign_in_failed")
     if checked.new_hash:
         officer.password_hash = checked.new_hash

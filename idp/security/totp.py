@@ -12,6 +12,8 @@ import hmac
 from datetime import datetime
 
 import pyotp
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -50,3 +52,22 @@ def matching_step(secret: str, code: str, now: datetime, window: int = 1) -> int
         if hmac.compare_digest(totp.generate_otp(step), code) and found is None:
             found = step
     return found
+
+
+def claim_step(session: Session, holder, step: int) -> bool:
+    """Accept a code's time step once (RFC 6238 §5.2): only a step later than every step this
+    holder (an account or an officer, anything with ``id`` and ``totp_last_step``) used before.
+
+    One conditional ``UPDATE`` decides, so two requests with the same code cannot both win.
+    """
+    entity = type(holder)
+    result = session.execute(
+        update(entity)
+        .where(entity.id == holder.id, entity.totp_last_step < step)
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        holder.totp_last_step = step
+        return True
+    return False
