@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from idp.accounts.assurance import AssurancePolicy
 from idp.accounts.policy import ValidityPolicy
 from idp.clock import SystemClock
 from idp import models  # noqa: F401  (registers every table)
@@ -18,7 +19,8 @@ from idp.mail import build_mailer
 from idp.runtime import Runtime
 from idp.security.keys import KeyRing, KeyRingError
 from idp.security.passwords import Passwords
-from idp.security.sealing import CITIZEN_TOTP_LABEL, Sealer
+from idp.security.sealing import CITIZEN_TOTP_LABEL, EMAIL_CODE_LABEL, Sealer, derive_key
+from idp.security.secrets import KeyedDigest
 from idp.sessions.service import Timeouts
 from idp.sessions.throttle import LoginThrottle, ThrottlePolicy
 from idp.settings import Settings, load_settings, resolve_path
@@ -79,6 +81,8 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
         ),
         sealer=Sealer(s.server.secret_key),
         citizen_sealer=Sealer(s.server.secret_key, CITIZEN_TOTP_LABEL),
+        email_code_digest=KeyedDigest(derive_key(s.server.secret_key, EMAIL_CODE_LABEL)),
+        assurance=AssurancePolicy.of(s.assurance.substantial_methods),
         mailer=build_mailer(s.mail, clock=clock),
     )
 
@@ -121,6 +125,7 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
 
+    from idp.oidc.backchannel import Dispatcher
     from idp.oidc.server import build_server
     from idp.web import register_web
     from idp.web.i18n import compile_catalogs, select_locale
@@ -128,6 +133,7 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     compile_catalogs()
     babel.init_app(app, locale_selector=select_locale)
     rt.server = build_server(app, rt)
+    rt.logout = Dispatcher(app, lambda: db.session, settings.logout.backchannel_in_background)
     app.extensions["idp"] = rt
     register_web(app)
 

@@ -406,7 +406,7 @@ def jobs_run(as_of, dry_run, batch_size, as_json):
         click.echo(f"jobs as of {now.isoformat()}{' (dry run: nothing changes)' if dry_run else ''}")
     report = run_jobs(
         db.session, now, rt.policy, rt.mailer, links=Links.under(rt.issuer), dry_run=dry_run, progress=say,
-        batch_size=batch_size,
+        batch_size=batch_size, logout=rt.logout,
     )
     if as_json:
         out = report.summary()
@@ -425,6 +425,8 @@ def jobs_run(as_of, dry_run, batch_size, as_json):
         f"{summary['expired']} account(s) {verb}expired; {summary['skipped']} taken by another run, "
         f"{summary['failed']} failed"
     )
+    if report.logout:
+        click.echo("back-channel logout: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.logout.items())))
     if report.failed:
         raise click.exceptions.Exit(1)
 

@@ -1,7 +1,7 @@
 """Every table, imported once so the metadata (and migrations) see them all."""
 
 from idp.accounts.models import Account
-from idp.accounts.records import ActivationCode, RecoveryCode, Reminder
+from idp.accounts.records import ActivationCode, EmailCode, RecoveryCode, Reminder
 from idp.audit import AuditEvent
 from idp.clients.models import Client
 from idp.oidc.models import AuthorizationCode, Consent, Token
@@ -15,6 +15,7 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "Consent",
+    "EmailCode",
     "Office",
     "Officer",
     "RecoveryCode",

@@ -6,16 +6,18 @@ Kept in ``app.extensions["idp"]``; nothing here is a module global.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 
+from idp.accounts.assurance import AssurancePolicy
 from idp.accounts.policy import ValidityPolicy
 from idp.security.keys import KeyRing
 from idp.security.passwords import Passwords
 from idp.security.sealing import Sealer
+from idp.security.secrets import KeyedDigest
 from idp.sessions.service import Timeouts
 from idp.sessions.throttle import LoginThrottle
 from idp.settings import Settings, resolve_path
@@ -39,8 +41,14 @@ class Runtime:
     sealer: Sealer | None = None
     #: Seals citizens' Ügyfélkapu+ TOTP secrets (its own derived key).
     citizen_sealer: Sealer | None = None
+    #: Digests citizens' emailed Ügyfélkapu+ codes (HMAC under its own derived key).
+    email_code_digest: KeyedDigest | None = None
+    #: Which second factors count for ``substantial`` ([assurance]).
+    assurance: AssurancePolicy = field(default_factory=AssurancePolicy)
     #: Sends the lifecycle's mail (idp.mail; any object with ``send_template`` in tests).
     mailer: Any = None
+    #: Delivers back-channel logout notices (idp.oidc.backchannel.Dispatcher).
+    logout: Any = None
 
     @property
     def issuer(self) -> str:

@@ -151,6 +151,28 @@ class SessionSettings:
 
 
 @dataclass
+class LogoutSettings:
+    backchannel_timeout_seconds: int = field(
+        default=5,
+        metadata=_doc("How long one back-channel logout POST to an agency may take (connect and answer) before it counts as failed."),
+    )
+    backchannel_retry_seconds: list[int] = field(
+        default_factory=lambda: [60, 300, 1800, 7200, 21600],
+        metadata=_doc(
+            "Waits before each retry of a back-channel logout an agency did not accept (backoff); after the "
+            "last one the notice is given up and stays recorded. Retries are sent by `idp jobs run`."
+        ),
+    )
+    backchannel_in_background: bool = field(
+        default=True,
+        metadata=_doc(
+            "Send the first attempt from a background thread right after the sign-out commits (the citizen "
+            "does not wait for agencies); false sends it before the response (tests, single-threaded tools)."
+        ),
+    )
+
+
+@dataclass
 class SecuritySettings:
     pairwise_secret: str = field(
         default="",
@@ -179,6 +201,20 @@ class SecuritySettings:
     )
     login_window_seconds: int = field(
         default=15 * 60, metadata=_doc("Window of the failure counters; a block ends with it, so nobody is locked out for good.")
+    )
+
+
+@dataclass
+class AssuranceSettings:
+    substantial_methods: list[str] = field(
+        default_factory=lambda: ["otp"],
+        metadata=_doc(
+            "Second factors that, with the password, give the level substantial (acr "
+            "http://eidas.europa.eu/LoA/substantial): otp (an authenticator app) and email (a six-digit code sent "
+            "by email). Must include otp. Default otp alone: an emailed code then gives low, because NIST SP "
+            "800-63B §5.1.3.1 does not accept email as an out-of-band authenticator; the real service counts "
+            'both: ["otp", "email"].'
+        ),
     )
 
 
@@ -292,7 +328,9 @@ class Settings:
     tokens: TokenSettings = field(default_factory=TokenSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    logout: LogoutSettings = field(default_factory=LogoutSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
+    assurance: AssuranceSettings = field(default_factory=AssuranceSettings)
     mail: MailSettings = field(default_factory=MailSettings)
 
     @property
@@ -438,6 +476,10 @@ def _validate(s: Settings) -> None:
     for key in ("access_token_seconds", "id_token_seconds", "refresh_token_seconds"):
         if getattr(s.tokens, key) <= 0:
             raise SettingsError(f"tokens.{key}", "must be positive")
+    if not 1 <= s.logout.backchannel_timeout_seconds <= 60:
+        raise SettingsError("logout.backchannel_timeout_seconds", "must be between 1 and 60")
+    if any(w <= 0 for w in s.logout.backchannel_retry_seconds):
+        raise SettingsError("logout.backchannel_retry_seconds", "every wait must be positive")
     if s.session.idle_seconds <= 0 or s.session.absolute_seconds < s.session.idle_seconds:
         raise SettingsError("session.absolute_seconds", "must be positive and at least session.idle_seconds")
     if s.is_https and s.session.cookie_name and not s.session.cookie_name.startswith("__Host-"):
@@ -467,6 +509,9 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.security, n) <= 0:
             raise SettingsError(f"security.{n}", "must be positive")
+    unknown = set(s.assurance.substantial_methods) - {"otp", "email"}
+    if unknown or "otp" not in s.assurance.substantial_methods:
+        raise SettingsError("assurance.substantial_methods", "must include otp and may add email (nothing else)")
     _validate_mail(s.mail)
 
 

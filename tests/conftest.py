@@ -48,6 +48,8 @@ def make_settings(database_url: str, keys_dir: Path, issuer: str = "http://local
         "database": {"url": database_url},
         "keys": {"dir": str(keys_dir), "passphrase": PASSPHRASE},
         "security": {"pairwise_secret": PAIRWISE, "argon2_time_cost": 1, "argon2_memory_kib": 1024, "argon2_parallelism": 1},
+        # Mail never lands in the working tree: beside the run's keys, unless a test names its own outbox.
+        "mail": {"outbox_dir": str(Path(keys_dir).parent / "outbox")},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
@@ -81,8 +83,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(database_url, keys_dir) -> Settings:
-    return make_settings(database_url, keys_dir)
+def settings(database_url, keys_dir, tmp_path) -> Settings:
+    # Mail goes to the test's own outbox (read it with tests/support/flows.py), never into the tree.
+    return make_settings(database_url, keys_dir, mail={"outbox_dir": str(tmp_path / "outbox")})
 
 
 @pytest.fixture
@@ -122,12 +125,15 @@ def client(app):
 
 
 @pytest.fixture
-def live(_schema, database_url, keys_dir, clock):
+def live(_schema, database_url, keys_dir, clock, tmp_path):
     """The provider on a real local port: yields (base_url, app). The issuer is that URL."""
     from .support.live import free_port, serving
 
     port = free_port()
-    app = create_app(make_settings(database_url, keys_dir, issuer=f"http://127.0.0.1:{port}"), clock=clock)
+    settings = make_settings(
+        database_url, keys_dir, issuer=f"http://127.0.0.1:{port}", mail={"outbox_dir": str(tmp_path / "outbox")}
+    )
+    app = create_app(settings, clock=clock)
     with serving(app, port) as base:
         with app.app_context():
             yield base, app
@@ -153,3 +159,16 @@ def agency(client, rt):
 
     c, secret = make_client(rt)
     return Agency(client, c, secret)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium through Playwright, one per test module (tests/support/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from .support.browser import launch
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser
+        browser.close()

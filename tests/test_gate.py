@@ -45,7 +45,7 @@ def account(
 
 
 def signed_in(ago: timedelta = timedelta(minutes=5), amr=("pwd",)) -> Authentication:
-    return Authentication(auth_time=NOW - ago, acr=assurance.level_for(list(amr)), amr=tuple(amr))
+    return Authentication(auth_time=NOW - ago, acr=assurance.level_for(amr, assurance.AssurancePolicy()), amr=tuple(amr))
 
 
 # Each case: (account, policy, authentication, requirement) → the one reason expected.

@@ -46,6 +46,8 @@ CONTEXTS = {
     "account_lapsed": {"name": NAME, "activation_days": 5},
     "account_expired": {"name": NAME, "valid_until": date(2031, 1, 15)},
     "password_changed": {"name": NAME, "when": NOW},
+    "second_factor_code": {"name": NAME, "code": "042917", "valid_until": datetime(2026, 1, 15, 9, 10, tzinfo=UTC)},
+    "second_factor_changed": {"name": NAME, "change": "method_changed", "method": "email", "when": NOW},
 }
 
 

@@ -26,16 +26,15 @@ a new initial password, to be changed at the next sign-in.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.security.passwords import Passwords
 from idp.security.secrets import digest, matches_digest
 
-from . import password_policy
+from . import codes, password_policy
+from .codes import IssuedCode
 from .errors import AccountError
 from .gate import Reason, account_reasons
 from .models import Account
@@ -83,25 +82,11 @@ def set_initial_password(account: Account, passwords: Passwords, now: datetime) 
     return password
 
 
-@dataclass(frozen=True)
-class IssuedCode:
-    code: str
-    expires_at: datetime
-
-    def __repr__(self) -> str:
-        return f"<IssuedCode expires_at={self.expires_at.isoformat()}>"
-
-
 def issue_code(session: Session, account: Account, now: datetime, policy: ValidityPolicy) -> IssuedCode:
     """A new activation code for a registration awaiting activation; earlier codes stop working."""
     if account.state is not AccountState.AWAITING_ACTIVATION:
         raise AccountError("already_activated" if account.state is AccountState.ACTIVE else "not_awaiting_activation")
-    session.execute(
-        update(ActivationCode)
-        .where(ActivationCode.account_id == account.id, ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    codes.revoke_all(session, ActivationCode, account.id, now)
     code = new_code()
     expires_at = now + policy.activation_window
     session.add(ActivationCode(account_id=account.id, code_digest=digest(code), created_at=now, expires_at=expires_at, attempts=0))
@@ -110,54 +95,13 @@ def issue_code(session: Session, account: Account, now: datetime, policy: Validi
 
 
 def latest_code(session: Session, account_id: int) -> ActivationCode | None:
-    return session.scalar(
-        select(ActivationCode)
-        .where(ActivationCode.account_id == account_id)
-        .order_by(ActivationCode.created_at.desc(), ActivationCode.id.desc())
-        .limit(1)
-        .execution_options(populate_existing=True)  # the attempt counter changes behind the ORM's back
-    )
+    return codes.latest(session, ActivationCode, account_id)
 
 
 def activation_deadline(session: Session, account: Account, policy: ValidityPolicy) -> datetime:
     """Until when the registration can be activated: its latest code's expiry."""
     code = latest_code(session, account.id)
     return code.expires_at if code is not None else policy.activation_deadline(account.state_changed_at)
-
-
-def _spend_attempt(session: Session, code: ActivationCode, now: datetime, limit: int) -> bool:
-    """Count one try, atomically; False when the code has no try left (or was used or revoked meanwhile)."""
-    result = session.execute(
-        update(ActivationCode)
-        .where(
-            ActivationCode.id == code.id,
-            ActivationCode.attempts < limit,
-            ActivationCode.used_at.is_(None),
-            ActivationCode.revoked_at.is_(None),
-        )
-        .values(attempts=ActivationCode.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def _revoke(session: Session, code: ActivationCode, now: datetime) -> None:
-    session.execute(
-        update(ActivationCode)
-        .where(ActivationCode.id == code.id, ActivationCode.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _claim(session: Session, code: ActivationCode, now: datetime) -> bool:
-    result = session.execute(
-        update(ActivationCode)
-        .where(ActivationCode.id == code.id, ActivationCode.used_at.is_(None), ActivationCode.revoked_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
 
 
 def activate(
@@ -191,14 +135,14 @@ def activate(
         raise AccountError("activation_code_exhausted" if current.attempts >= policy.activation_attempts else "activation_failed")
     if current.expires_at <= now:
         raise AccountError("activation_code_expired")
-    if not _spend_attempt(session, current, now, policy.activation_attempts):
+    if not codes.spend_attempt(session, current, policy.activation_attempts):
         raise AccountError("activation_code_exhausted")
     if not matches_digest(normalise_code(code), current.code_digest):
         if current.attempts + 1 >= policy.activation_attempts:
-            _revoke(session, current, now)
+            codes.revoke(session, current, now)
             raise AccountError("activation_code_exhausted")
         raise AccountError("activation_code_wrong", attempts_left=policy.activation_attempts - current.attempts - 1)
-    if not _claim(session, current, now):
+    if not codes.claim(session, current, now):
         raise AccountError("activation_failed")  # a concurrent activation won
     check_transition(account.state, AccountState.ACTIVE)
     account.state = AccountState.ACTIVE

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.storage import Base
 
+from .assurance import EMAIL, OTP
 from .states import LIVE_STATES, AccountState
 
 
@@ -96,12 +97,17 @@ class Account(Base):
 
     locale: Mapped[str] = mapped_column(String(8), default="hu")
 
-    #: Ügyfélkapu+ (the second factor): the TOTP secret, sealed (idp.security.sealing); set at
-    #: enrolment but counting only once ``totp_enrolled_at`` is set by a first correct code.
+    #: Ügyfélkapu+ (the second factor) by authenticator app: the TOTP secret in use, sealed
+    #: (idp.security.sealing), since ``totp_enrolled_at``.
     totp_secret_sealed: Mapped[str | None] = mapped_column(String(256))
     #: The last time step accepted (RFC 6238 §5.2: a code is accepted once).
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     totp_enrolled_at: Mapped[datetime | None]
+    #: A new TOTP secret set aside (first enrolment, or replacing the one in use), sealed: it counts
+    #: only once a first correct code from it confirms it; until then the factor in use keeps working.
+    totp_pending_sealed: Mapped[str | None] = mapped_column(String(256))
+    #: Ügyfélkapu+ by a six-digit code sent by email (idp.accounts.email_code): chosen at.
+    email_code_enrolled_at: Mapped[datetime | None]
 
     #: The number an online pre-registration is found by at the office (rule 1, second channel).
     registration_number: Mapped[str | None] = mapped_column(String(16), unique=True)
@@ -133,7 +139,16 @@ class Account(Base):
 
     @property
     def has_second_factor(self) -> bool:
-        return self.totp_enrolled_at is not None and self.totp_secret_sealed is not None
+        return self.second_factor_method is not None
+
+    @property
+    def second_factor_method(self) -> str | None:
+        """``otp`` (authenticator app), ``email`` (emailed code) or None (no Ügyfélkapu+)."""
+        if self.totp_enrolled_at is not None and self.totp_secret_sealed is not None:
+            return OTP
+        if self.email_code_enrolled_at is not None:
+            return EMAIL
+        return None
 
     @property
     def display_name(self) -> str:

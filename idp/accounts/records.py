@@ -10,11 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from idp.storage import Base
 
 
-class ActivationCode(Base):
-    """The emailed one-time activation code (rule 6): stored as a digest, single-use,
-    a few attempts, valid for the activation window."""
-
-    __tablename__ = "activation_code"
+class MailedCode:
+    """The columns of a code mailed to the citizen (``idp.accounts.codes``): its digest, how many
+    tries it had, until when it is good, and when it was used or revoked."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
@@ -24,6 +22,13 @@ class ActivationCode(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class ActivationCode(MailedCode, Base):
+    """The emailed one-time activation code (rule 6): stored as a digest, single-use,
+    a few attempts, valid for the activation window."""
+
+    __tablename__ = "activation_code"
 
 
 class Reminder(Base):
@@ -55,3 +60,10 @@ class RecoveryCode(Base):
     code_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class EmailCode(MailedCode, Base):
+    """A six-digit Ügyfélkapu+ code sent by email (idp.accounts.email_code): stored as a keyed digest,
+    valid ten minutes, used once, revoked after five wrong tries or when a newer code is sent."""
+
+    __tablename__ = "email_code"

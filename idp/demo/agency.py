@@ -2,8 +2,11 @@
 
 Configured from the provider's discovery document alone; it signs the citizen
 in with the code flow and PKCE, lets the client library validate the ID token,
-reads userinfo, and signs out through RP-initiated logout. Not part of the
-provider: it stands for any agency's application.
+reads userinfo, and signs out through RP-initiated logout. It also receives
+back-channel logout: a logout token validated with Authlib's JOSE (signature
+against the provider's JWKS, ``iss``, ``aud``, the event, no ``nonce``) ends the
+agency's own session for that ``sid``. Not part of the provider: it stands for
+any agency's application.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import secrets
 from urllib.parse import urlencode
 
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, redirect, render_template_string, session, url_for
+from flask import Flask, redirect, render_template_string, request, session, url_for
 
 PAGE = """<!doctype html>
 <html lang="hu"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -29,6 +32,7 @@ overflow:auto}</style></head><body>
   <h2>Userinfo</h2><pre id="userinfo">{{ userinfo_json }}</pre>
   <p><a class="button" id="logout" href="{{ url_for('logout') }}">Kijelentkezés / Sign out</a></p>
 {% else %}
+  {% if ended %}<p id="ended">Az Ügyfélkapu jelezte, hogy kijelentkezett. / Ügyfélkapu told us you signed out.</p>{% endif %}
   <p><a class="button" id="login" href="{{ url_for('login') }}">Belépés Ügyfélkapuval / Sign in with Ügyfélkapu</a></p>
 {% endif %}
 </main></body></html>"""
@@ -50,13 +54,21 @@ def create_agency_app(
         client_kwargs={"scope": "openid profile email address", "code_challenge_method": "S256"},
     )
 
+    #: sids the provider said have ended (back-channel logout); a real agency keeps them server-side too.
+    ended_sids: set[str] = set()
+
     @app.get("/")
     def index():
         claims = session.get("claims")
+        ended = bool(claims) and claims.get("sid") in ended_sids
+        if ended:
+            session.clear()
+            claims = None
         return render_template_string(
             PAGE,
             title=title,
             color=color,
+            ended=ended,
             claims=claims,
             id_token_json=json.dumps(claims, indent=2, ensure_ascii=False) if claims else "",
             userinfo_json=json.dumps(session.get("userinfo"), indent=2, ensure_ascii=False) if claims else "",
@@ -73,6 +85,28 @@ def create_agency_app(
         session["userinfo"] = dict(oauth.ugyfelkapu.userinfo(token=token))
         session["id_token"] = token["id_token"]
         return redirect(url_for("index"))
+
+    @app.post("/backchannel-logout")
+    def backchannel_logout():
+        from authlib.jose import JsonWebKey, jwt
+        from authlib.jose.errors import JoseError
+
+        meta = oauth.ugyfelkapu.load_server_metadata()
+        try:
+            keys = JsonWebKey.import_key_set(oauth.ugyfelkapu.fetch_jwk_set())
+            claims = jwt.decode(
+                request.form.get("logout_token", ""),
+                keys,
+                claims_options={"iss": {"essential": True, "value": meta["issuer"]}, "aud": {"essential": True, "value": client_id}},
+            )
+            claims.validate()
+        except (JoseError, ValueError):
+            return "", 400
+        event = "http://schemas.openid.net/event/backchannel-logout"
+        if event not in (claims.get("events") or {}) or "nonce" in claims or not claims.get("sid"):
+            return "", 400
+        ended_sids.add(claims["sid"])
+        return "", 200, {"Cache-Control": "no-store"}
 
     @app.get("/logout")
     def logout():

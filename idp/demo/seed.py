@@ -61,14 +61,17 @@ def seed(rt, secrets_store: dict, agency_base: dict[str, str]) -> None:
     _seed_officer(rt, office, secrets_store)
     for key, name, _color in AGENCIES:
         entry = secrets_store.setdefault("clients", {}).get(key)
-        if entry and find(db.session, entry["client_id"]) is not None:
-            continue
         base = agency_base[key]
+        existing = find(db.session, entry["client_id"]) if entry else None
+        if existing is not None:
+            existing.backchannel_logout_uri = existing.backchannel_logout_uri or f"{base}/backchannel-logout"
+            continue
         meta = validate(
             ClientMetadata(
                 name=name,
                 redirect_uris=[f"{base}/callback"],
                 post_logout_redirect_uris=[f"{base}/"],
+                backchannel_logout_uri=f"{base}/backchannel-logout",
             ),
             supported_algs=rt.keyring.supported_algorithms(),
             allow_loopback_http=True,

@@ -11,13 +11,15 @@ The gate would refuse all of them anyway; ending them keeps the records honest.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from idp.oidc import tokens
+from idp.oidc import backchannel, tokens
 from idp.oidc.models import AuthorizationCode, Consent
 from idp.sessions import service as sessions
 from idp.sessions.models import SsoSession
@@ -28,13 +30,38 @@ log = logging.getLogger("idp.lifecycle")
 @dataclass(frozen=True)
 class EndedAccess:
     account_id: int
-    #: The sign-in sessions that were live: back-channel logout tells the agencies that saw them.
+    #: The sign-in sessions that were live.
     sids: tuple[str, ...]
+    #: Back-channel logout notices queued for the agencies that saw those sessions (sent after the commit).
+    notices: tuple[int, ...] = ()
+
+
+class LogoutDispatcher(Protocol):
+    def send(self, notice_ids: Iterable[int]) -> None: ...
+
+
+def end_sessions(
+    session: Session,
+    account_id: int,
+    now: datetime,
+    reason: str,
+    *,
+    only: Collection[str] | None = None,
+    keep: str | None = None,
+) -> EndedAccess:
+    """In the caller's transaction: end sign-in sessions (all of the account's, those in ``only``,
+    or all but ``keep``), the tokens and unexchanged codes issued in them, and queue a back-channel
+    logout notice for every agency that holds one. The one way any session ends."""
+    sids = sessions.end_for_account(session, account_id, now, reason, only=only, keep=keep)
+    for sid in sids:
+        tokens.revoke_for_sid(session, sid, now)
+    notices = backchannel.queue(session, sids, now, reason)
+    return EndedAccess(account_id, tuple(sids), tuple(notices))
 
 
 def end_access(session: Session, account_id: int, now: datetime, reason: str) -> EndedAccess:
     """In the caller's transaction: end every session, token, code and consent of the account."""
-    sids = sessions.end_all_for_account(session, account_id, now, reason)
+    ended = end_sessions(session, account_id, now, reason)
     tokens.revoke_for_account(session, account_id, now)
     session.execute(
         update(AuthorizationCode)
@@ -49,16 +76,14 @@ def end_access(session: Session, account_id: int, now: datetime, reason: str) ->
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(Consent).where(Consent.account_id == account_id).execution_options(synchronize_session=False))
-    return EndedAccess(account_id, tuple(sids))
+    return ended
 
 
-def announce_logout(ended: EndedAccess, now: datetime) -> None:
-    """After the commit: tell every agency holding one of ``ended.sids`` that it ended.
-
-    This is where OpenID Connect Back-Channel Logout 1.0 hooks in (a later issue):
-    for each client with a ``backchannel_logout_uri`` that received a token in one
-    of these sessions, POST a logout token (``sid``, ``sub`` for that client,
-    ``events``). It runs outside the transaction because it calls the network.
-    """
-    if ended.sids:
-        log.info("account %s: %d session(s) ended; back-channel logout not yet implemented", ended.account_id, len(ended.sids))
+def announce_logout(ended: EndedAccess, dispatcher: LogoutDispatcher | None) -> None:
+    """After the commit: deliver the queued back-channel logout notices (OpenID Connect Back-Channel
+    Logout 1.0; ``idp.oidc.backchannel``). Outside the transaction because it calls the network;
+    without a dispatcher (a tool run) the notices wait for ``idp jobs run``."""
+    if ended.notices and dispatcher is not None:
+        dispatcher.send(ended.notices)
+    elif ended.notices:
+        log.info("account %s: %d logout notice(s) queued for `idp jobs run`", ended.account_id, len(ended.notices))

@@ -1,6 +1,6 @@
 """What the citizen does: activate, change the password, extend the validity (rules 6–8).
 
-Audit events: ``activated``, ``password_changed``, ``validity_extended``. The first
+Audit events: ``activated``, ``password_changed``, ``validity_extended``, ``consent_withdrawn``. The first
 password change after activation completes the registration (rule 7, "A
 jelszómódosítás az e-ügyindítás feltétele") and is told by the
 ``registration_completed`` mail; later ones by ``password_changed``.
@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from idp import audit
 from idp.accounts import activation, validity
 from idp.accounts import service as accounts
 from idp.accounts.errors import AccountError
 from idp.accounts.models import Account
+from idp.clients.models import Client
+from idp.oidc import backchannel, consent, tokens
+from idp.sessions.models import SsoSession
 
+from .access import EndedAccess, announce_logout, end_sessions
 from .context import Context, Mail, citizen_actor, contact_of, send, transaction
 
 
@@ -39,13 +45,26 @@ def activate(ctx: Context, username: str, initial_password: str, code: str, now:
     return account
 
 
-def change_password(ctx: Context, account: Account, current: str, new: str, now: datetime) -> bool:
+def change_password(
+    ctx: Context, account: Account, current: str, new: str, now: datetime, *, end_others_but: str | None = None
+) -> bool:
     """The citizen's own password change (rule 7; under the 2009 rule also the renewal of an
-    expired password within the grace). Returns whether the notice mail went."""
+    expired password within the grace). With ``end_others_but`` (the sid of the session making
+    the change) every other sign-in session ends and the agencies holding them are told
+    (back-channel logout): the citizen's choice, offered on the page. Returns whether the notice
+    mail went."""
     first = account.must_change_password
+    ended = None
     with transaction(ctx.session):
         accounts.change_password(ctx.session, ctx.passwords, account, current, new, now, policy=ctx.policy)
-        audit.record(ctx.session, now, "password_changed", citizen_actor(account), account.id, initial=first)
+        if end_others_but is not None:
+            ended = end_sessions(ctx.session, account.id, now, "password_changed", keep=end_others_but)
+        audit.record(
+            ctx.session, now, "password_changed", citizen_actor(account), account.id,
+            initial=first, sessions_ended=len(ended.sids) if ended else 0,
+        )
+    if ended is not None:
+        announce_logout(ended, ctx.logout)
     if first:
         mail = Mail(contact_of(account), "registration_completed", {"valid_until": account.valid_until})
     else:
@@ -62,3 +81,24 @@ def extend_validity(ctx: Context, account: Account, now: datetime) -> datetime:
             before=before.isoformat(), after=after.isoformat(),
         )
     return after
+
+
+def withdraw_consent(ctx: Context, account: Account, client_id: str, now: datetime) -> str:
+    """The citizen withdraws what they allowed one agency (account page): the consent goes, so the
+    next sign-in there asks again; the agency's tokens die at once; if it holds a live sign-in
+    session it is told by back-channel logout. Returns the agency's name. Reason
+    ``consent_not_found`` when there is nothing to withdraw."""
+    session = ctx.session
+    with transaction(session):
+        client = session.scalar(select(Client).where(Client.client_id == client_id)) if client_id else None
+        if client is None or not consent.withdraw(session, account.id, client.id):
+            raise AccountError("consent_not_found")
+        sids = tokens.revoke_for_client(session, account.id, client.id, now)
+        live = session.scalars(
+            select(SsoSession.sid).where(SsoSession.sid.in_(sids), SsoSession.ended_at.is_(None))
+        ).all() if sids else []
+        notices = backchannel.queue(session, live, now, "consent_withdrawn", client_pk=client.id)
+        audit.record(session, now, "consent_withdrawn", citizen_actor(account), account.id, client_id=client.client_id)
+        name = client.agency or client.name
+    announce_logout(EndedAccess(account.id, (), tuple(notices)), ctx.logout)
+    return name

@@ -24,6 +24,7 @@ from idp.audit import CITIZEN, OFFICER, Actor
 from idp.offices.models import Officer
 from idp.security.passwords import Passwords
 from idp.security.sealing import Sealer
+from idp.security.secrets import KeyedDigest
 
 log = logging.getLogger("idp.lifecycle")
 
@@ -64,6 +65,10 @@ class Context:
     sealer: Sealer | None = None
     #: Unseals citizens' Ügyfélkapu+ TOTP secrets.
     citizen_sealer: Sealer | None = None
+    #: Digests citizens' emailed Ügyfélkapu+ codes.
+    email_code_digest: KeyedDigest | None = None
+    #: Delivers back-channel logout notices after a commit (``idp.oidc.backchannel.Dispatcher``).
+    logout: Any = None
 
 
 def context_for(rt, session: Session, notifier: Notifier | None = None) -> Context:
@@ -78,6 +83,8 @@ def context_for(rt, session: Session, notifier: Notifier | None = None) -> Conte
         trust_anchors=rt.trust_anchors,
         sealer=rt.sealer,
         citizen_sealer=rt.citizen_sealer,
+        email_code_digest=rt.email_code_digest,
+        logout=rt.logout,
     )
 
 

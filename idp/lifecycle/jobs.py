@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Select, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -39,13 +40,17 @@ from idp.accounts.policy import ValidityPolicy
 from idp.accounts.records import ActivationCode, Reminder
 from idp.accounts.states import AccountState
 
-from .access import announce_logout, end_access
+from .access import end_access
 from .context import Links, Mail, Notifier, contact_of, send
 
 S = AccountState
 VALIDITY = "validity"
 PASSWORD = "password"
 DEFAULT_BATCH = 200
+
+
+class LogoutRetries(Protocol):
+    def deliver_due(self, now: datetime) -> dict[str, int]: ...
 
 
 @dataclass
@@ -71,6 +76,9 @@ class JobReport:
     skipped: int = 0
     #: Reminders whose mail failed: not recorded as sent, so the next run tries again.
     failed: list[JobItem] = field(default_factory=list)
+    #: Back-channel logout notices this run's endings queued, and the outcomes of every attempt it made.
+    logout_queued: int = 0
+    logout: dict[str, int] = field(default_factory=dict)
 
     @property
     def items(self) -> list[JobItem]:
@@ -85,6 +93,7 @@ class JobReport:
             "expired": len(self.expired),
             "skipped": self.skipped,
             "failed": len(self.failed),
+            "logout_notices": dict(self.logout),
         }
 
 
@@ -98,8 +107,10 @@ def run_jobs(
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
     batch_size: int = DEFAULT_BATCH,
+    logout: LogoutRetries | None = None,
 ) -> JobReport:
-    """Run every job as of ``now``; commits per item (nothing when ``dry_run``)."""
+    """Run every job as of ``now``; commits per item (nothing when ``dry_run``). Last, every
+    back-channel logout notice due is (re)sent through ``logout``, this run's endings' included."""
     job = _Run(session, now, policy, notifier, links, dry_run, progress or (lambda _line: None), batch_size)
     job.remind_validity()
     if policy.password_max_age is not None:
@@ -109,6 +120,9 @@ def run_jobs(
     job.expire()
     if dry_run:
         session.rollback()
+    elif logout is not None:
+        job.progress("back-channel logout")
+        job.report.logout = logout.deliver_due(now)
     return job.report
 
 
@@ -303,6 +317,6 @@ class _Run:
         except BaseException:
             self.session.rollback()
             raise
-        announce_logout(ended, self.now)
+        self.report.logout_queued += len(ended.notices)  # delivered by the last step of this run
         item.mail_sent = send(self.notifier, Mail(contact, template, mail_context))
         into.append(item)

@@ -114,7 +114,7 @@ def delete_account(ctx: Context, officer: Officer, identifier: str, now: datetim
         erasure.erase(account, now, AccountState.DELETED)
         audit.record(ctx.session, now, "account_deleted", officer_actor(officer), account.id, sessions_ended=len(ended.sids))
         office = _office_name(ctx, officer)
-    announce_logout(ended, now)
+    announce_logout(ended, ctx.logout)
     sent = send(ctx.notifier, Mail(contact, "account_deleted", {"office": office, "when": now}))
     return Deleted(account.identifier, len(ended.sids), sent)
 

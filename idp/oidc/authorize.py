@@ -1,7 +1,10 @@
 """Judging a validated authorization request against the sign-in session and the gate.
 
 The outcome names what happens next: sign in, fix the account (a page per gate
-reason), step up, ask consent, or issue a code. With ``prompt=none`` every
+reason), step up (a code of the citizen's second factor, when that factor reaches
+the level asked for under the operator's assurance policy), ask consent, or issue
+a code. The session's level is worked out again from its ``amr`` and that policy,
+so ``acr`` always follows the policy in force. With ``prompt=none`` every
 outcome that needs the citizen becomes the standard error instead (OIDC Core
 §3.1.2.6): ``login_required``, ``interaction_required``, ``consent_required``.
 """
@@ -9,14 +12,14 @@ outcome that needs the citizen becomes the standard error instead (OIDC Core
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from idp.accounts import assurance, gate
+from idp.accounts import assurance, gate, second_factor
 from idp.accounts.gate import Reason
 from idp.clients import scopes as sc
 from idp.extensions import db
@@ -27,6 +30,7 @@ from . import consent
 
 LOGIN = "login"
 FIX = "fix"
+STEP_UP = "step_up"
 CONSENT = "consent"
 ISSUE = "issue"
 ERROR = "error"
@@ -38,6 +42,8 @@ class Outcome:
     reasons: tuple[Reason, ...] = ()
     error: str | None = None
     missing_scopes: list[str] = field(default_factory=list)
+    #: With ``acr_insufficient``: the citizen's second factor reaches the level (a code will do).
+    step_up: bool = False
 
 
 def prompts_of(data) -> set[str]:
@@ -92,6 +98,8 @@ def judge(rt, grant, account, sso, *, consent_given: bool = False) -> Outcome:
     requirement = requirement_of(data)
     now = rt.now()
     authentication = sessions.authentication_of(sso) if sso is not None else None
+    if authentication is not None:
+        authentication = replace(authentication, acr=assurance.level_for(authentication.amr, rt.assurance))
     decision = gate.evaluate(account, now, rt.policy, authentication, requirement) if account else None
 
     # A hint that is not our ID token is a malformed request, signed in or not.
@@ -99,7 +107,12 @@ def judge(rt, grant, account, sso, *, consent_given: bool = False) -> Outcome:
     if account is None or Reason.LOGIN_REQUIRED in decision.reasons or not hint_matches:
         return Outcome(ERROR, error="login_required") if silent else Outcome(LOGIN)
     if not decision.allowed:
-        return Outcome(ERROR, error="interaction_required") if silent else Outcome(FIX, reasons=decision.reasons)
+        if silent:
+            return Outcome(ERROR, error="interaction_required")
+        step_up = second_factor.can_reach(account, requirement.min_acr, rt.assurance)
+        if decision.reasons == (Reason.ACR_INSUFFICIENT,) and step_up:
+            return Outcome(STEP_UP)
+        return Outcome(FIX, reasons=decision.reasons, step_up=step_up)
 
     missing = consent.missing_scopes(db.session, account.id, grant.request.client.id, grant.request.scope)
     if not consent_given and (missing or "consent" in prompts):

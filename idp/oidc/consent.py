@@ -36,3 +36,14 @@ def record(session: Session, account_id: int, client_pk: int, scopes: str, now: 
     consent.updated_at = now
     session.flush()
     return consent
+
+
+def withdraw(session: Session, account_id: int, client_pk: int) -> bool:
+    """The citizen takes consent back: the next sign-in at that agency asks again. Returns whether
+    there was a consent to withdraw."""
+    consent = session.scalar(select(Consent).where(Consent.account_id == account_id, Consent.client_pk == client_pk))
+    if consent is None:
+        return False
+    session.delete(consent)
+    session.flush()
+    return True

@@ -56,6 +56,9 @@ def metadata(rt) -> dict:
             "ui_locales_supported": ["hu", "en"],
             "claims_locales_supported": ["hu"],
             "authorization_response_iss_parameter_supported": True,
+            # OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens always carry sid.
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
             "require_pushed_authorization_requests": False,
         }
     )

@@ -22,7 +22,7 @@ from idp.clients.models import Client
 from idp.extensions import db
 
 from . import claims as claim_rules
-from . import tokens
+from . import releases, tokens
 from .grants import TOKEN_AUTH_METHODS
 from .models import Token
 
@@ -81,7 +81,10 @@ def build_resource_protector(rt) -> ResourceProtector:
 
 class UserInfo(UserInfoEndpoint):
     def generate_user_info(self, user, scope):
-        return claim_rules.user_claims(user.account, user.client, scope, self.server.runtime.pairwise_secret)
+        rt = self.server.runtime
+        claims = claim_rules.user_claims(user.account, user.client, scope, rt.pairwise_secret)
+        releases.record(db.session, user.account.id, user.client.id, releases.USERINFO, claims, rt.now())
+        return claims
 
     def get_issuer(self):
         return self.server.runtime.issuer

@@ -19,14 +19,14 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from sqlalchemy import select
 
-from idp.accounts import gate
+from idp.accounts import assurance, gate
 from idp.accounts.models import Account
 from idp.clients import scopes as sc
 from idp.extensions import db
 from idp.security.secrets import digest
 
 from . import claims as claim_rules
-from . import tokens
+from . import releases, tokens
 from .models import AuthorizationCode
 from .responses import authorization_response
 
@@ -130,7 +130,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 code_challenge=data.get("code_challenge"),
                 code_challenge_method=data.get("code_challenge_method"),
                 auth_time=sso.auth_time,
-                acr=sso.acr,
+                acr=assurance.level_for(sso.amr or [], rt.assurance),
                 amr=list(sso.amr or []),
                 created_at=now,
                 expires_at=now + timedelta(seconds=rt.settings.tokens.authorization_code_seconds),
@@ -244,4 +244,6 @@ class OpenIDConnect(OpenIDCode):
         return claims
 
     def generate_user_info(self, user, scope):
-        return claim_rules.user_claims(user.account, user.client, scope, self.runtime.pairwise_secret)
+        claims = claim_rules.user_claims(user.account, user.client, scope, self.runtime.pairwise_secret)
+        releases.record(db.session, user.account.id, user.client.id, releases.ID_TOKEN, claims, self.runtime.now())
+        return claims

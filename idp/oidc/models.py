@@ -101,3 +101,56 @@ class Consent(Base):
     scopes: Mapped[str] = mapped_column(Text)
     granted_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class LogoutNotice(Base):
+    """One agency to be told that one sign-in session ended (OpenID Connect Back-Channel Logout 1.0).
+
+    Queued in the transaction that ends the session, delivered after it commits,
+    retried with backoff while the agency does not answer; each attempt is kept
+    in ``attempts`` (time and outcome, never the token).
+    """
+
+    __tablename__ = "logout_notice"
+    __table_args__ = (Index("ix_logout_notice_due", "delivered_at", "given_up_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    sid: Mapped[str] = mapped_column(String(64))
+    #: The logout token's ``jti``: the same across retries, so the agency can drop a repeat.
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    #: Set while one worker delivers it, so the retry job and the request's own attempt never both send.
+    claimed_until: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    given_up_at: Mapped[datetime | None]
+    attempts: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class ClaimRelease(Base):
+    """The citizen's access history: which agency received which claims, through which channel, when.
+
+    One row per account, client, channel, claim set and day: repeats that day
+    count up and move ``last_at`` (one upsert per release, no read first).
+    """
+
+    __tablename__ = "claim_release"
+    __table_args__ = (
+        UniqueConstraint("account_id", "client_pk", "channel", "claims", "day", name="uq_claim_release_daily"),
+        Index("ix_claim_release_account_last", "account_id", "last_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    client_pk: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    #: ``id_token`` (at sign-in) or ``userinfo``.
+    channel: Mapped[str] = mapped_column(String(16))
+    #: Space-separated claim names, sorted (never the values).
+    claims: Mapped[str] = mapped_column(Text)
+    day: Mapped[str] = mapped_column(String(10))
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=1)

@@ -181,3 +181,20 @@ def revoke_for_sid(session: Session, sid: str, now: datetime) -> None:
 
 def new_token_value() -> str:
     return new_secret(32)
+
+
+def revoke_for_client(session: Session, account_id: int, client_pk: int, now: datetime) -> list[str]:
+    """Every token one agency holds for the account dies (consent withdrawn). Returns the sids of
+    the sign-in sessions those tokens were issued in (for back-channel logout)."""
+    sids = list(
+        session.scalars(
+            select(Token.sid).where(Token.account_id == account_id, Token.client_pk == client_pk).distinct()
+        )
+    )
+    session.execute(
+        update(Token)
+        .where(Token.account_id == account_id, Token.client_pk == client_pk, Token.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return sids

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 TOTP_LABEL = "idp/officer-totp-secret/v1"
 #: The HKDF ``info`` of citizens' Ügyfélkapu+ TOTP secrets.
 CITIZEN_TOTP_LABEL = "idp/citizen-totp-secret/v1"
+#: The HKDF ``info`` of the key under which emailed Ügyfélkapu+ codes are digested (HMAC, not sealed).
+EMAIL_CODE_LABEL = "idp/email-code-digest/v1"
 
 
 class SealError(Exception):

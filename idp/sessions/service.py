@@ -6,6 +6,7 @@ enforced here on every lookup, ended server-side at sign-out.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,19 +87,41 @@ def end(session: Session, sso: SsoSession, now: datetime, reason: str) -> None:
         sso.end_reason = reason
 
 
-def end_all_for_account(session: Session, account_id: int, now: datetime, reason: str) -> list[str]:
-    """End every live session of an account; returns their sids (for logout notices)."""
-    sids = list(
-        session.scalars(
-            select(SsoSession.sid).where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
+def end_for_account(
+    session: Session,
+    account_id: int,
+    now: datetime,
+    reason: str,
+    *,
+    only: Collection[str] | None = None,
+    keep: str | None = None,
+) -> list[str]:
+    """End the account's live sessions (those in ``only`` when given, all but ``keep`` when given);
+    returns their sids (for logout notices)."""
+    conditions = [SsoSession.account_id == account_id, SsoSession.ended_at.is_(None)]
+    if only is not None:
+        conditions.append(SsoSession.sid.in_(list(only)))
+    if keep is not None:
+        conditions.append(SsoSession.sid != keep)
+    sids = list(session.scalars(select(SsoSession.sid).where(*conditions)))
+    if sids:
+        session.execute(
+            update(SsoSession)
+            .where(SsoSession.sid.in_(sids), SsoSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+            .execution_options(synchronize_session="fetch")
         )
-    )
-    session.execute(
-        update(SsoSession)
-        .where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
-        .values(ended_at=now, end_reason=reason)
-    )
     return sids
+
+
+def live_for_account(session: Session, account_id: int, now: datetime, timeouts: Timeouts) -> list[SsoSession]:
+    """The account's sessions still current, newest sign-in first (the account page)."""
+    rows = session.scalars(
+        select(SsoSession)
+        .where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
+        .order_by(SsoSession.created_at.desc())
+    )
+    return [s for s in rows if is_current(s, now, timeouts)]
 
 
 def step_up(sso: SsoSession, method: str, acr: str, now: datetime) -> None:

@@ -100,9 +100,13 @@ def login():
             # Ügyfélkapu+: no session until the second step; the browser carries only which account
             # passed the password, sealed and dated (idp.web.stash).
             stash.keep(SECOND_FACTOR_PENDING, {"account": account.id})
+            if account.second_factor_method == assurance.EMAIL:
+                from .second_factor import mail_code  # that module builds on this one
+
+                mail_code(account)
             target = url_for("second_factor.sign_in", next=nxt) if nxt else url_for("second_factor.sign_in")
             return redirect(target, 303)
-        session.begin(account, amr=["pwd"], acr=assurance.level_for(["pwd"]))
+        session.begin(account, amr=[assurance.PWD], acr=assurance.LOW)
         return redirect(nxt or url_for("auth.home"), 303)
     client, hint = _client_of(nxt)
     _allow_return_to_agency(nxt)
@@ -146,8 +150,10 @@ def change_password():
                     _flash_error(str(error), name if name in PasswordChangeForm.INPUTS else None)
             return redirect(back, 303)
         try:
+            sso = session.current()
             citizen.change_password(
-                context_for(rt, db.session), account, form.current_password.data, form.new_password.data, rt.now()
+                context_for(rt, db.session), account, form.current_password.data, form.new_password.data, rt.now(),
+                end_others_but=sso.sid if sso is not None and form.end_other_sessions.data else None,
             )
         except AccountError as exc:
             _flash_reason(exc.reason, min=MIN_LENGTH)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -31,6 +31,8 @@ class PasswordChangeForm(FlaskForm):
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The two new passwords differ."))],
     )
+    #: The citizen's choice (checked by default): sign out every other device (ASVS 5.0 V7.4.3).
+    end_other_sessions = BooleanField(_l("Sign me out on every other device"), default=True)
     next = HiddenField()
     submit = SubmitField(_l("Change password"))
 
@@ -44,6 +46,35 @@ class SecondFactorCodeForm(FlaskForm):
     next = HiddenField()
 
 
-class SecondFactorRemoveForm(FlaskForm):
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+class PasswordAndCodeForm(FlaskForm):
+    """What a change of Ügyfélkapu+ needs: the password and a current code (or a recovery code)."""
+
+    current_password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+    next = HiddenField()
+
+
+class SecondFactorChangeForm(PasswordAndCodeForm):
+    """Replace the authenticator (``app``), switch to the emailed code (``email``), or turn
+    Ügyfélkapu+ off (``off``). Choosing the emailed code as a first factor needs no code."""
+
+    action = StringField(validators=[DataRequired(), AnyOf(("app", "email", "off"))])
+    code = StringField(_l("Code"), validators=[Optional(), Length(max=32)])
+
+
+class NextForm(FlaskForm):
+    """A button's form (mail me a code, cancel): where to resume (``next``) and which Ügyfélkapu+
+    settings page to come back to (``page``)."""
+
+    next = HiddenField()
+    page = HiddenField(validators=[Optional(), AnyOf(("recovery",))])
+
+
+class EndSessionForm(FlaskForm):
+    """Sign out one session of the account page (its ``sid``), or every one (``all``)."""
+
+    sid = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class WithdrawConsentForm(FlaskForm):
+    client_id = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -87,6 +87,10 @@ SCOPE_TEXT = {
 }
 
 
+def scope_label(scope: str):
+    return SCOPE_TEXT.get(scope, (scope, ""))[0]
+
+
 def person_name(account) -> str:
     """Hungarian order (family name first) in Hungarian, given name first in English."""
     if str(get_locale()) == "hu":
@@ -108,7 +112,7 @@ def init_app(app: Flask) -> None:
             "lang_url": lang_url,
             "person_name": person_name,
             "format_date": lambda d: format_date(d, "long"),
-            "scope_label": lambda s: SCOPE_TEXT.get(s, (s, ""))[0],
+            "scope_label": scope_label,
             "scope_description": lambda s: SCOPE_TEXT.get(s, ("", ""))[1],
         }
 

@@ -36,7 +36,8 @@ GATE = {
     ),
     "acr_insufficient": (
         _l("This agency requires a second factor (Ügyfélkapu+)."),
-        _l("Confirm with a code from your authenticator app to continue, or set up Ügyfélkapu+ first."),
+        _l("Confirm with an Ügyfélkapu+ code to continue. Without Ügyfélkapu+, or if this agency does not "
+           "accept codes by email, set up an authenticator app first."),
     ),
 }
 
@@ -63,6 +64,16 @@ FORM = {
         "Your authenticator can no longer be checked. Sign in with one of your recovery codes, "
         "then set up Ügyfélkapu+ again."
     ),
+    "second_factor_nothing_pending": _l("No new authenticator app is waiting to be confirmed."),
+    "email_missing": _l("Your account has no email address for codes. The office that registered you can record one."),
+    "email_code_missing": _l("No code is waiting for you. Ask for a new code."),
+    "email_code_expired": _l("The code has expired: it is valid for 10 minutes. Ask for a new code."),
+    "email_code_exhausted": _l("The code was typed wrong too many times and no longer works. Ask for a new code."),
+    "email_code_too_soon": _l("A code was sent less than a minute ago. Please wait %(seconds)s seconds before asking again."),
+    "email_code_limit": _l("Too many codes were sent in the last hour. Please try again later."),
+    "email_code_not_sent": _l("The code could not be sent by email. Please try again a little later."),
+    "consent_not_found": _l("There is nothing to withdraw: that agency has no data you allowed."),
+    "session_not_found": _l("That sign-in has already ended."),
 }
 
 #: The field a form reason is about: the page ties the message to that input (WCAG 3.3.1).
@@ -74,6 +85,11 @@ FORM_FIELD = {
     "password_guessable": "new_password",
     "password_contains_personal_data": "new_password",
     "password_unchanged": "new_password",
+    "second_factor_failed": "code",
+    "second_factor_unreadable": "code",
+    "email_code_missing": "code",
+    "email_code_expired": "code",
+    "email_code_exhausted": "code",
 }
 
 #: Protocol errors shown on a page when there is no validated place to send the citizen back to.
@@ -91,4 +107,14 @@ FORM_DONE = {
     "password_changed": _l("Your password has been changed."),
     "second_factor_enrolled": _l("Ügyfélkapu+ is on: from now on you sign in with a code from your authenticator app."),
     "second_factor_removed": _l("Ügyfélkapu+ is off."),
+    "second_factor_email_on": _l("Ügyfélkapu+ is on: from now on you sign in with a code we send you by email."),
+    "authenticator_replaced": _l("Your new authenticator app is set up; codes from the previous one no longer work."),
+    "replacement_started": _l(
+        "Add the new key to your authenticator app and type a code from it. Until then, Ügyfélkapu+ works as before."
+    ),
+    "replacement_cancelled": _l("The new authenticator app was not set up; nothing has changed."),
+    "email_code_sent": _l("We have sent you a new code by email."),
+    "recovery_codes_renewed": _l("Your new recovery codes are below; the previous ones no longer work."),
+    "session_ended": _l("That device has been signed out. Agencies it was signed in to have been told."),
+    "consent_withdrawn": _l("You withdrew what you allowed %(agency)s. It will ask you again the next time you sign in there."),
 }

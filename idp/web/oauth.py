@@ -12,7 +12,6 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
-from idp.accounts.gate import Reason
 from idp.extensions import csrf, db
 from idp.oidc import authorize as rules
 from idp.oidc import consent
@@ -113,12 +112,13 @@ def authorize():
         return _protocol_error(grant, outcome.error, "The citizen must interact with the provider.")
     if outcome.kind == rules.LOGIN:
         return redirect(url_for("auth.login", next=resume), 303)
+    if outcome.kind == rules.STEP_UP:
+        # The citizen types a code; the session's level rises and the request resumes.
+        return redirect(url_for("second_factor.sign_in", next=resume), 303)
     if outcome.kind == rules.FIX:
-        if tuple(outcome.reasons) == (Reason.ACR_INSUFFICIENT,) and account.has_second_factor:
-            # Step-up: the citizen types a code; the session's level rises and the request resumes.
-            return redirect(url_for("second_factor.sign_in", next=resume), 303)
         return render_template(
-            "fix.html", client=client, reasons=outcome.reasons, gate=messages.GATE, resume=resume, account=account
+            "fix.html", client=client, reasons=outcome.reasons, gate=messages.GATE, resume=resume, account=account,
+            step_up=outcome.step_up,
         )
     if outcome.kind == rules.CONSENT:
         hidden = [(k, v) for k in request.values for v in request.values.getlist(k) if k not in ("csrf_token", "decision")]

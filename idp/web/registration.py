@@ -169,7 +169,7 @@ def activate():
         rt.throttle.succeeded(username)
         form_session.pop("activation_username", None)
         # Activation is the first sign-in (rule 6); the gate keeps agencies out until the new password (rule 7).
-        session.begin(account, amr=["pwd"], acr=assurance.level_for(["pwd"]))
+        session.begin(account, amr=[assurance.PWD], acr=assurance.LOW)
         msgs.flash_done("activated")
         return redirect(url_for("auth.change_password"), 303)
     form = ActivationForm(data={"username": form_session.get("activation_username") or request.args.get("username", "")})

@@ -7,6 +7,8 @@ citizen back to an agency, that agency's validated redirect origin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, g, request
 
 from idp.extensions import db
@@ -16,6 +18,12 @@ BASE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run ``action`` once this request's unit of work has committed (never when it rolls back):
+    what calls the network, such as back-channel logout, must not announce what did not happen."""
+    g.setdefault("after_commit", []).append(action)
 
 
 def init_app(app: Flask) -> None:
@@ -39,6 +47,8 @@ def init_app(app: Flask) -> None:
         # One unit of work per request: what a view changed lands together, or not at all.
         if response.status_code < 500:
             db.session.commit()
+            for action in g.pop("after_commit", []):
+                action()
         else:
             db.session.rollback()
         return response

@@ -11,10 +11,13 @@ from flask import Flask, Response, g, request
 
 from idp.accounts.models import Account
 from idp.extensions import db
-from idp.oidc import tokens
+from idp.lifecycle import access
+from idp.lifecycle.access import EndedAccess
 from idp.runtime import runtime
 from idp.sessions import service as sessions
 from idp.sessions.models import SsoSession
+
+from .security import after_commit
 
 _UNSET = object()
 
@@ -45,7 +48,7 @@ def begin(account: Account, amr: list[str], acr: str) -> SsoSession:
     rt = runtime()
     previous = current()
     if previous is not None:
-        sessions.end(db.session, previous, rt.now(), "replaced")
+        end_sessions(previous.account_id, "replaced", only=[previous.sid])
     sso, secret = sessions.start(
         db.session, account, rt.now(), amr, acr, client_address(), request.headers.get("User-Agent", "")
     )
@@ -54,12 +57,20 @@ def begin(account: Account, amr: list[str], acr: str) -> SsoSession:
     return sso
 
 
-def end_current(reason: str) -> SsoSession | None:
+def end_sessions(account_id: int, reason: str, *, only=None, keep: str | None = None) -> EndedAccess:
+    """End sessions of an account (``idp.lifecycle.access.end_sessions``); the agencies holding
+    them are told by back-channel logout once this request commits."""
     rt = runtime()
+    ended = access.end_sessions(db.session, account_id, rt.now(), reason, only=only, keep=keep)
+    if ended.notices:
+        after_commit(lambda: access.announce_logout(ended, rt.logout))
+    return ended
+
+
+def end_current(reason: str) -> SsoSession | None:
     sso = current()
     if sso is not None:
-        sessions.end(db.session, sso, rt.now(), reason)
-        tokens.revoke_for_sid(db.session, sso.sid, rt.now())
+        end_sessions(sso.account_id, reason, only=[sso.sid])
     g.sso = None
     g.clear_session_cookie = True
     return sso

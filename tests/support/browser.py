@@ -91,3 +91,19 @@ def watch(page, prefix: str):
 
 def json_text(page, selector: str) -> dict:
     return json.loads(page.locator(selector).inner_text())
+
+
+@contextmanager
+def fresh_page(browser, request, **context_options):
+    """A new context (one citizen's browser: its own cookies) and a page in it, for a test's
+    fixture; when the test failed, every page of the context is screenshotted."""
+    context = browser.new_context(**context_options)
+    context.set_default_timeout(TIMEOUT_MS)
+    failed_before = request.session.testsfailed
+    try:
+        yield context.new_page()
+    finally:
+        if request.session.testsfailed > failed_before:
+            for path in screenshot_all(context, request.node.name):
+                print(f"screenshot: {path}")
+        context.close()

@@ -93,6 +93,7 @@ def make_client(
     jwks: dict | None = None,
     sector_identifier_uri: str | None = None,
     refresh: bool = True,
+    backchannel_logout_uri: str | None = None,
 ):
     """Returns (client, secret)."""
     n = next(_seq)
@@ -107,6 +108,7 @@ def make_client(
         subject_type=subject_type,
         jwks=jwks,
         sector_identifier_uri=sector_identifier_uri,
+        backchannel_logout_uri=backchannel_logout_uri,
     )
     validate(meta, supported_algs=rt.keyring.supported_algorithms(), allow_loopback_http=True)
     client, secret = create_client(db.session, rt.now(), meta, created_via="test")

@@ -61,6 +61,29 @@ class Citizen:
         self.rt.clock.advance(seconds=30)
         return secret, codes
 
+    def with_email_factor(self) -> list[str]:
+        """Ügyfélkapu+ by emailed code, straight through the service; returns the recovery codes."""
+        from idp.lifecycle import second_factor
+        from idp.lifecycle.context import context_for
+
+        return second_factor.choose_email(context_for(self.rt, db.session), self.account, self.password, "", self.rt.now())
+
+    def mail(self) -> list:
+        """The mail sent to this citizen (the test's outbox), newest first, read in full."""
+        from idp.mail import list_outbox, read_outbox
+        from idp.settings import resolve_path
+
+        folder = resolve_path(self.rt.settings.mail.outbox_dir)
+        return [read_outbox(folder, entry.name) for entry in list_outbox(folder, to=self.account.email)]
+
+    def emailed_code(self) -> str:
+        """The latest Ügyfélkapu+ code mailed to this citizen: the indented six digits."""
+        for mail in self.mail():
+            match = re.search(r"^\s{4}(\d{6})\s*$", mail.text, re.MULTILINE)
+            if match:
+                return match.group(1)
+        raise AssertionError("no Ügyfélkapu+ code in the outbox")
+
     def second_step(self, code: str, next_url: str | None = None):
         """Through the real form: the Ügyfélkapu+ code page after the password (or a step-up)."""
         page = self.http.get("/login/second-factor", query_string={"next": next_url} if next_url else None)
@@ -69,7 +92,7 @@ class Citizen:
 
     def signed_in_quickly(self, amr=("pwd",), auth_time=None):
         """Fast login for everything after sign-in: a session straight from the service."""
-        sso, secret = sessions.start(db.session, self.account, auth_time or self.rt.now(), list(amr), assurance.level_for(list(amr)))
+        sso, secret = sessions.start(db.session, self.account, auth_time or self.rt.now(), list(amr), assurance.level_for(amr, self.rt.assurance))
         db.session.commit()
         self.http.set_cookie(self.rt.settings.session_cookie_name, secret, domain="localhost")
         return sso

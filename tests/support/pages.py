@@ -64,7 +64,7 @@ def seed_site(rt, base: str) -> Site:
     consent.record(db.session, citizen.id, find(db.session, clients["agency2"]).id, CONSENTED, rt.now())
     pwd = ["pwd"]
     for who, account in (("citizen", citizen), ("newcomer", newcomer)):
-        _sso, secret = sessions.start(db.session, account, rt.now(), pwd, assurance.level_for(pwd))
+        _sso, secret = sessions.start(db.session, account, rt.now(), pwd, assurance.level_for(pwd, rt.assurance))
         site.cookies[who] = secret
     db.session.commit()
     return site
@@ -128,6 +128,8 @@ PAGES = (
     Page("activate", lambda s: "/activate", "#code", main=False),
     Page("activate-error", lambda s: "/activate", ".flash-error", then=_submit_login_empty, main=False),
     Page("validity", lambda s: "/account/validity", "#valid-until", who="citizen", main=False),
+    # Ügyfélkapu+: the choice between an authenticator app and a code by email.
+    Page("second-factor", lambda s: "/account/second-factor", "#secret", who="citizen", main=False),
     Page("office-sign-in", lambda s: "/office/sign-in", "#code", main=False),
 )
 PAGE_IDS = [p.id for p in PAGES]

@@ -1,0 +1,232 @@
+"""OpenID Connect Back-Channel Logout 1.0: telling agencies that a sign-in session ended.
+
+Every way a session ends (sign-out, RP-initiated logout, the account page,
+a password change that ends the other sessions, deletion, lapse, expiry) goes
+through ``idp.lifecycle.access.end_sessions``, which calls :func:`queue` in
+the same transaction: one :class:`LogoutNotice` per agency that received a
+token in that session and registered a ``backchannel_logout_uri``.
+
+After the commit the :class:`Dispatcher` delivers them: a logout token (a JWT
+signed like the agency's ID tokens, ``typ`` ``logout+jwt``, with ``iss``,
+``aud``, ``iat``, ``exp``, ``jti``, ``sid``, ``sub`` and the logout event,
+never a ``nonce``; spec §2.4) POSTed as ``logout_token`` (§2.5). A 2xx answer
+delivers it; anything else, a timeout or a refused connection is recorded and
+retried after the waits in ``logout.backchannel_retry_seconds`` by ``idp jobs
+run``, then given up. Redirects are not followed (the URI was validated at
+registration; a redirect could point anywhere). The same ``jti`` is sent on
+every retry so the agency can drop a repeat.
+
+A notice is claimed for one attempt with a conditional ``UPDATE`` on
+``claimed_until``, so the request's own attempt and the retry job, or two job
+runs, never send it twice at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import requests
+from joserfc import jwt
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from idp.accounts.models import Account
+from idp.clients.models import Client
+from idp.security.secrets import new_secret
+
+from . import claims as claim_rules
+from .models import LogoutNotice, Token
+
+log = logging.getLogger("idp.logout")
+
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+TOKEN_LIFETIME = timedelta(minutes=2)
+#: How long one worker owns a notice while it sends it.
+CLAIM_FOR = timedelta(seconds=120)
+MAX_HISTORY = 20
+
+
+def queue(session: Session, sids: Iterable[str], now: datetime, reason: str, *, client_pk: int | None = None) -> list[int]:
+    """In the caller's transaction: a notice for every agency that holds a session in ``sids``
+    (received a token in it) and registered a ``backchannel_logout_uri``. Returns their ids."""
+    sids = list(sids)
+    if not sids:
+        return []
+    query = (
+        select(Token.client_pk, Token.account_id, Token.sid)
+        .join(Client, Client.id == Token.client_pk)
+        .where(Token.sid.in_(sids), Client.backchannel_logout_uri.is_not(None), Client.backchannel_logout_uri != "")
+        .distinct()
+    )
+    if client_pk is not None:
+        query = query.where(Token.client_pk == client_pk)
+    notices = [
+        LogoutNotice(
+            client_pk=cpk, account_id=account_id, sid=sid, jti=new_secret(24), reason=reason,
+            created_at=now, next_attempt_at=now, attempts=[],
+        )
+        for cpk, account_id, sid in session.execute(query)
+    ]
+    session.add_all(notices)
+    session.flush()
+    return [n.id for n in notices]
+
+
+def logout_token(rt, client: Client, account: Account, notice: LogoutNotice, now: datetime) -> str:
+    """The signed logout token for one notice (spec §2.4), with the agency's own ``sub``."""
+    alg = client.id_token_signed_response_alg or "RS256"
+    key = rt.keyring.current(alg)
+    iat = int(now.timestamp())
+    claims = {
+        "iss": rt.issuer,
+        "aud": client.client_id,
+        "iat": iat,
+        "exp": iat + int(TOKEN_LIFETIME.total_seconds()),
+        "jti": notice.jti,
+        "sid": notice.sid,
+        "sub": claim_rules.subject_identifier(account, client, rt.pairwise_secret),
+        "events": {EVENT: {}},
+    }
+    return jwt.encode({"alg": alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key, algorithms=[alg])
+
+
+def _post(uri: str, token: str, timeout: int) -> str:
+    """One delivery; returns ``"delivered"`` or a short outcome for the record (no token, no body)."""
+    try:
+        response = requests.post(
+            uri,
+            data={"logout_token": token},
+            timeout=timeout,
+            allow_redirects=False,
+            headers={"Cache-Control": "no-store"},
+        )
+    except requests.Timeout:
+        return "timeout"
+    except requests.RequestException as exc:
+        return f"unreachable: {type(exc).__name__}"
+    if 200 <= response.status_code < 300:
+        return "delivered"
+    return f"http {response.status_code}"
+
+
+def _claim(session: Session, notice_id: int, now: datetime) -> bool:
+    claimed = session.execute(
+        update(LogoutNotice)
+        .where(
+            LogoutNotice.id == notice_id,
+            LogoutNotice.delivered_at.is_(None),
+            LogoutNotice.given_up_at.is_(None),
+            LogoutNotice.next_attempt_at <= now,
+            or_(LogoutNotice.claimed_until.is_(None), LogoutNotice.claimed_until < now),
+        )
+        .values(claimed_until=now + CLAIM_FOR)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return claimed.rowcount == 1
+
+
+def attempt(session: Session, rt, notice_id: int, now: datetime) -> str | None:
+    """Claim, send and record one attempt of one notice; returns its outcome, None when not due or
+    another worker has it. Commits."""
+    if not _claim(session, notice_id, now):
+        return None
+    notice = session.get(LogoutNotice, notice_id)
+    client = session.get(Client, notice.client_pk)
+    account = session.get(Account, notice.account_id)
+    client_id = client.client_id if client else "-"
+    uri = client.backchannel_logout_uri if client else None
+    token = logout_token(rt, client, account, notice, now) if uri and account else None
+    session.commit()  # no transaction stays open while the agency answers
+    if token is None:
+        outcome = "no endpoint"
+    else:
+        outcome = _post(uri, token, rt.settings.logout.backchannel_timeout_seconds)
+    _record(session.get(LogoutNotice, notice_id), outcome, now, rt.settings.logout.backchannel_retry_seconds)
+    session.commit()
+    log.info("back-channel logout notice %s to client %s: %s", notice_id, client_id, outcome)
+    return outcome
+
+
+def _record(notice: LogoutNotice, outcome: str, now: datetime, waits: list[int]) -> None:
+    history = list(notice.attempts or [])
+    history.append({"at": now.isoformat(), "outcome": outcome})
+    notice.attempts = history[-MAX_HISTORY:]
+    notice.claimed_until = None
+    if outcome == "delivered":
+        notice.delivered_at = now
+        return
+    retries_done = len(history) - 1
+    if outcome == "no endpoint" or retries_done >= len(waits):
+        notice.given_up_at = now
+    else:
+        notice.next_attempt_at = now + timedelta(seconds=waits[retries_done])
+
+
+def due(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    return list(
+        session.scalars(
+            select(LogoutNotice.id)
+            .where(
+                LogoutNotice.delivered_at.is_(None),
+                LogoutNotice.given_up_at.is_(None),
+                LogoutNotice.next_attempt_at <= now,
+            )
+            .order_by(LogoutNotice.next_attempt_at)
+            .limit(limit)
+        )
+    )
+
+
+class Dispatcher:
+    """Sends queued notices once their transaction has committed: from a small thread pool (the
+    citizen does not wait for agencies) or, when ``in_background`` is false, right away."""
+
+    def __init__(self, app, session_of: Callable[[], Session], in_background: bool):
+        self._app = app
+        self._session_of = session_of
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="logout") if in_background else None
+
+    def send(self, notice_ids: Iterable[int]) -> None:
+        ids = list(notice_ids)
+        if not ids:
+            return
+        if self._pool is None:
+            self._deliver(ids)
+        else:
+            self._pool.submit(self._in_app_context, ids)
+
+    def _in_app_context(self, ids: list[int]) -> None:
+        with self._app.app_context():
+            try:
+                self._deliver(ids)
+            except Exception:  # a background thread has no caller to tell: log, the retry job picks it up
+                log.exception("back-channel logout delivery failed; `idp jobs run` retries it")
+                self._session_of().rollback()
+
+    def _deliver(self, ids: list[int]) -> None:
+        rt = self._app.extensions["idp"]
+        session = self._session_of()
+        for notice_id in ids:
+            attempt(session, rt, notice_id, rt.now())
+
+    def deliver_due(self, now: datetime) -> dict[str, int]:
+        """The retry job: every notice due by ``now``. Returns a count per outcome."""
+        rt = self._app.extensions["idp"]
+        session = self._session_of()
+        counts: dict[str, int] = {}
+        for notice_id in due(session, now):
+            outcome = attempt(session, rt, notice_id, now)
+            if outcome is not None:
+                key = outcome if outcome in ("delivered", "timeout") else outcome.split(":")[0]
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def wait(self) -> None:
+        """Block until every background send has finished (shutdown, tests)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="logout")
