@@ -5,6 +5,7 @@ from __future__ import annotations
 from idp.accounts import assurance
 from idp.clients import scopes as sc
 
+from . import verified_claims
 from .claims import TEST_ACCOUNT_CLAIM
 from .grants import RESPONSE_MODES, TOKEN_AUTH_METHODS
 
@@ -59,4 +60,5 @@ def metadata(rt) -> dict:
             "require_pushed_authorization_requests": False,
         }
     )
+    doc.update(verified_claims.metadata())
     return doc
