@@ -88,6 +88,8 @@ def user_claims(subject: Subject, scope: str | None, pairwise_secret: bytes) -> 
     account = subject.account
     granted = releasable_scopes(subject.client.allowed_scopes, scope, subject.consented)
     claims: dict = {"sub": subject_identifier(account, subject.client, pairwise_secret)}
+    if not account.is_live:  # ended and erased: the gate refuses it anyway; nothing but the pseudonym
+        return claims
     if account.is_test:
         claims[TEST_ACCOUNT_CLAIM] = True
     if sc.PROFILE in granted:

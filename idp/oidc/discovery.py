@@ -58,6 +58,7 @@ def metadata(rt) -> dict:
             "claims_locales_supported": ["hu"],
             "authorization_response_iss_parameter_supported": True,
             "require_pushed_authorization_requests": False,
+            "service_documentation": issuer + "/docs/integration",
         }
     )
     doc.update(verified_claims.metadata())

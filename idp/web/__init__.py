@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import auth, errors, i18n, malformed, oauth, office, registration, second_factor, security, session
+    from . import auth, docs, errors, i18n, malformed, oauth, office, registration, second_factor, security, session
 
     malformed.init_app(app)
     security.init_app(app)
@@ -18,3 +18,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(second_factor.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(office.bp)
+    app.register_blueprint(docs.bp)

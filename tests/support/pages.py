@@ -129,6 +129,8 @@ PAGES = (
     Page("activate-error", lambda s: "/activate", ".flash-error", then=_submit_login_empty, main=False),
     Page("validity", lambda s: "/account/validity", "#valid-until", who="citizen", main=False),
     Page("office-sign-in", lambda s: "/office/sign-in", "#code", main=False),
+    # The integration guide for agencies' developers: long code blocks and a table on a phone.
+    Page("integration-guide", lambda s: "/docs/integration", "pre code", main=False),
 )
 PAGE_IDS = [p.id for p in PAGES]
 
