@@ -190,7 +190,7 @@ def clients_remove(client_id):
 def clients_initial_token(agency, expires, uses, as_json):
     """Issue an initial access token for dynamic registration (RFC 7591); printed once, stored hashed."""
     from idp.clients.registration import issue_initial_token
-    from idp.clients.service import ClientError
+    from idp.clients.errors import ClientError
     from idp.extensions import db
 
     rt = _rt()
@@ -216,7 +216,8 @@ def clients_initial_token(agency, expires, uses, as_json):
 def clients_approve(client_id, scope, refuse):
     """Approve (or refuse) a client's request for a sensitive scope."""
     from idp.audit import OPERATOR_CLI
-    from idp.clients.service import ClientError, decide_scope
+    from idp.clients.errors import ClientError
+    from idp.clients.service import decide_scope
     from idp.extensions import db
 
     client = _client_or_fail(client_id)
@@ -261,7 +262,8 @@ def clients_resume(client_id):
 def clients_rotate_secret(client_id, grace, as_json):
     """Give a client a new secret (printed once); the previous one works for the grace period."""
     from idp.audit import OPERATOR_CLI
-    from idp.clients.service import ClientError, rotate_secret
+    from idp.clients.errors import ClientError
+    from idp.clients.service import rotate_secret
     from idp.extensions import db
 
     client = _client_or_fail(client_id)

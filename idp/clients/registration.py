@@ -29,6 +29,7 @@ from idp import audit
 from idp.security.secrets import digest, new_secret
 
 from . import service
+from .errors import ClientError
 from .metadata import ClientMetadata, validate_registration
 from .models import REGISTRATION, Client, InitialAccessToken
 from .remote import Fetcher
@@ -37,12 +38,8 @@ DEFAULT_INITIAL_TOKEN_LIFETIME = timedelta(days=7)
 MAX_TOKEN_LENGTH = 512
 
 
-class RegistrationDenied(Exception):
-    """No (valid) initial or registration access token: ``reason`` is a stable code."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+class RegistrationDenied(ClientError):
+    """No (valid) initial or registration access token: ``token_missing`` or ``token_invalid``."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +74,9 @@ def issue_initial_token(
     """Returns the record and the token (shown once)."""
     agency = " ".join((agency or "").split())
     if not agency or len(agency) > 200:
-        raise service.ClientError("agency_invalid")
+        raise ClientError("agency_invalid")
     if lifetime <= timedelta(0) or max_uses < 1:
-        raise service.ClientError("initial_token_limits_invalid")
+        raise ClientError("initial_token_limits_invalid")
     value = new_secret(32)
     row = InitialAccessToken(
         token_digest=digest(value), agency=agency, max_uses=max_uses, uses=0, created_at=now, expires_at=now + lifetime

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .errors import ClientError
+
 TIMEOUT_SECONDS = 3
 MAX_BYTES = 64 * 1024
 
@@ -29,12 +31,8 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-class FetchError(Exception):
+class FetchError(ClientError):
     """The document could not be fetched or is not JSON; ``reason`` is short ASCII English."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -17,20 +17,13 @@ from idp import audit
 from idp.security.secrets import digest, new_secret
 
 from . import scopes as sc
+from .errors import ClientError
 from .metadata import ClientMetadata, MetadataError
 from .models import ACTIVE, SUSPENDED, Client
 
 #: A rotated secret stays valid this long by default, so agencies can roll the new one out.
 DEFAULT_SECRET_GRACE = timedelta(days=7)
 MAX_SECRET_GRACE = timedelta(days=30)
-
-
-class ClientError(ValueError):
-    """A refused operator action; ``reason`` is a stable code."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 def split_scopes(requested: list[str], approved: str = "") -> tuple[str, str]:
