@@ -180,6 +180,7 @@ REFUSED = {
     "scope_unknown": ({"scope": "openid admin"}, "invalid_client_metadata"),
     "application_type_unknown": ({"application_type": "desktop"}, "invalid_client_metadata"),
     "subject_type_unknown": ({"subject_type": "random"}, "invalid_client_metadata"),
+    "subject_type_public": ({"subject_type": "public"}, "invalid_client_metadata"),
     "client_name_too_long": ({"client_name": "x" * 201}, "invalid_client_metadata"),
     "client_name_not_a_string": ({"client_name": ["x"]}, "invalid_client_metadata"),
 }

@@ -159,6 +159,9 @@ def validate_registration(
     if meta.application_type not in ("web", "native"):
         raise MetadataError("invalid_client_metadata", "application_type must be web or native")
     native = meta.application_type == "native"
+    if meta.subject_type == "public":
+        # A public sub lets agencies join their records (PRODUCT.md): the operator's decision, not the integrator's.
+        raise MetadataError("invalid_client_metadata", "subject_type public is granted by the operator only")
     if not native and not development and any(_host_is_loopback(u) for u in meta.redirect_uris):
         raise MetadataError("invalid_redirect_uri", "web clients must not use localhost")
     return validate(meta, supported_algs=supported_algs, allow_loopback_http=native or development, fetcher=fetcher)
