@@ -189,9 +189,10 @@ def clients_remove(client_id):
 @with_appcontext
 def clients_initial_token(agency, expires, uses, as_json):
     """Issue an initial access token for dynamic registration (RFC 7591); printed once, stored hashed."""
-    from idp.clients.registration import issue_initial_token
     from idp.clients.errors import ClientError
+    from idp.clients.registration import issue_initial_token
     from idp.extensions import db
+    from idp.oidc.discovery import ENDPOINTS
 
     rt = _rt()
     try:
@@ -203,7 +204,7 @@ def clients_initial_token(agency, expires, uses, as_json):
         "agency": row.agency,
         "expires_at": row.expires_at.isoformat(),
         "uses": row.max_uses,
-        "registration_endpoint": f"{rt.issuer}/connect/register",
+        "registration_endpoint": rt.issuer + ENDPOINTS["registration_endpoint"],
     }
     _emit(out, as_json)
 

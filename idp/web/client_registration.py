@@ -16,9 +16,10 @@ from idp.clients import registration
 from idp.clients.metadata import MetadataError, from_registration_request
 from idp.clients.models import Client
 from idp.extensions import csrf, db
+from idp.oidc.discovery import ENDPOINTS
 from idp.runtime import runtime
 
-PATH = "/connect/register"
+PATH = ENDPOINTS["registration_endpoint"]
 
 bp = Blueprint("client_registration", __name__)
 csrf.exempt(bp)
