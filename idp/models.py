@@ -3,7 +3,7 @@
 from idp.accounts.models import Account
 from idp.accounts.records import ActivationCode, RecoveryCode, Reminder
 from idp.audit import AuditEvent
-from idp.clients.models import Client
+from idp.clients.models import Client, InitialAccessToken
 from idp.oidc.models import AuthorizationCode, Consent, Token
 from idp.offices.models import Office, Officer
 from idp.sessions.models import SsoSession
@@ -15,6 +15,7 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "Consent",
+    "InitialAccessToken",
     "Office",
     "Officer",
     "RecoveryCode",

@@ -17,6 +17,7 @@ ENDPOINTS = {
     "introspection_endpoint": "/introspect",
     "revocation_endpoint": "/revoke",
     "end_session_endpoint": "/end-session",
+    "registration_endpoint": "/connect/register",
 }
 
 CLIENT_ASSERTION_ALGS = ["RS256", "PS256", "ES256", "EdDSA"]

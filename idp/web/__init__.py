@@ -6,7 +6,10 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import auth, docs, errors, i18n, malformed, oauth, office, registration, second_factor, security, session
+    from . import (
+        auth, client_registration, docs, errors, i18n, malformed, oauth, office, registration, second_factor, security,
+        session,
+    )
 
     malformed.init_app(app)
     security.init_app(app)
@@ -14,6 +17,7 @@ def register_web(app: Flask) -> None:
     session.init_app(app)
     errors.init_app(app)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(client_registration.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(second_factor.bp)
     app.register_blueprint(registration.bp)

@@ -63,3 +63,34 @@ def follow_to_callback(http: requests.Session, response: requests.Response, redi
             continue
         raise AssertionError(f"unexpected {response.status_code} at {response.url}: {response.text[:300]}")
     raise AssertionError("too many redirects")
+
+
+class Documents:
+    """A small web server of JSON documents (an agency's sector_identifier_uri, its jwks_uri),
+    on a real local port, counting how often each path was fetched."""
+
+    def __init__(self):
+        self.routes: dict[str, tuple[int, bytes]] = {}
+        self.hits: dict[str, int] = {}
+        self.base = ""
+
+    def put(self, path: str, document=None, *, status: int = 200, raw: bytes | None = None) -> str:
+        import json
+
+        self.routes[path] = (status, raw if raw is not None else json.dumps(document).encode())
+        return self.base + path
+
+    def __call__(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        self.hits[path] = self.hits.get(path, 0) + 1
+        status, body = self.routes.get(path, (404, b"{}"))
+        start_response(f"{status} X", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+@contextmanager
+def documents():
+    docs = Documents()
+    with serving(docs, free_port()) as base:
+        docs.base = base
+        yield docs

@@ -6,7 +6,7 @@ signing certificate and its serial number. Both were recorded until now only in 
 their personal data was erased.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-01 10:00:00.000000
 
 """
@@ -17,7 +17,7 @@ import idp.storage  # noqa: F401  (column types used by autogenerate)
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
