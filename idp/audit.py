@@ -1,10 +1,11 @@
 """An append-only record of who did what (PRODUCT.md rules 4–10; ASVS 5.0 V16).
 
 Every lifecycle event (registration, verification, statement, activation,
-password change, extension, data change, deletion, lapse, expiry) is one row:
-when, which event, who acted (citizen, officer, operator or the system's
-scheduled jobs), at which office, about which account, and the details
-(for a data change: the fields before and after). Rows are only ever added;
+password change, extension, data change, deletion, lapse, expiry) and every
+change to an agency's client is one row: when, which event, who acted
+(citizen, officer, operator, an agency's integrator, or the system's scheduled
+jobs), at which office, about which account, and the details (for a data
+change: the fields before and after). Rows are only ever added;
 erasing an account's personal data leaves its audit trail, which holds no
 password, code or token.
 """
@@ -22,6 +23,7 @@ from idp.storage import Base
 CITIZEN = "citizen"
 OFFICER = "officer"
 OPERATOR = "operator"
+INTEGRATOR = "integrator"  # an agency's integrator, at the client registration endpoints (named by agency)
 SYSTEM = "system"
 
 
@@ -46,6 +48,7 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor(SYSTEM, "jobs")
+OPERATOR_CLI = Actor(OPERATOR, "cli")
 
 
 def record(session: Session, at: datetime, event: str, actor: Actor, account_id: int | None = None, **details) -> AuditEvent:

@@ -68,6 +68,7 @@ def clients_add(
     """Register a client; prints its id and secret (the secret is shown once and stored hashed)."""
     from idp.clients import scopes as sc
     from idp.clients.metadata import ClientMetadata, MetadataError, validate
+    from idp.clients.remote import Fetcher
     from idp.clients.service import create_client
     from idp.extensions import db
 
@@ -87,7 +88,10 @@ def clients_add(
         backchannel_logout_uri=backchannel_logout_uri,
     )
     try:
-        validate(meta, supported_algs=rt.keyring.supported_algorithms(), allow_loopback_http=True)
+        validate(
+            meta, supported_algs=rt.keyring.supported_algorithms(), allow_loopback_http=True,
+            fetcher=Fetcher(allow_loopback_http=rt.settings.server.development),
+        )
     except MetadataError as exc:
         raise click.UsageError(f"{exc.error}: {exc.description}") from None
     client, secret = create_client(db.session, rt.now(), meta, created_via="cli")
@@ -109,6 +113,8 @@ def _client_view(client) -> dict:
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.grant_types,
         "scope": client.allowed_scopes,
+        "pending_scopes": client.pending_scopes,
+        "created_via": client.created_via,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "subject_type": client.subject_type,
         "sector_identifier": client.sector_identifier,
@@ -136,13 +142,30 @@ def clients_list(as_json):
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def clients_show(client_id, as_json):
+    _emit(_client_view(_client_or_fail(client_id)), as_json)
+
+
+def _client_or_fail(client_id: str):
     from idp.clients.service import find
     from idp.extensions import db
 
     client = find(db.session, client_id)
     if client is None:
         raise click.ClickException(f"no client {client_id}")
-    _emit(_client_view(client), as_json)
+    return client
+
+
+def _duration(value: str) -> timedelta:
+    """``7d``, ``12h``, ``30m`` or ``3600s``."""
+    units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+    number, unit = value[:-1], value[-1:]
+    if unit not in units or not (number.isascii() and number.isdigit()) or len(number) > 6:
+        raise click.BadParameter(f"{value!r}: expected a number and d, h, m or s, e.g. 7d")
+    return timedelta(**{units[unit]: int(number)})
+
+
+def _client_error(exc) -> click.ClickException:
+    return click.ClickException(exc.reason)
 
 
 @clients_cli.command("remove")
@@ -150,15 +173,108 @@ def clients_show(client_id, as_json):
 @with_appcontext
 def clients_remove(client_id):
     """Remove a client with its codes, tokens and consents."""
-    from idp.clients.service import find, remove
+    from idp.audit import OPERATOR_CLI
+    from idp.clients.service import remove
     from idp.extensions import db
 
-    client = find(db.session, client_id)
-    if client is None:
-        raise click.ClickException(f"no client {client_id}")
-    remove(db.session, client)
-    db.session.commit()
+    remove(db.session, _client_or_fail(client_id), _rt().now(), OPERATOR_CLI)
     click.echo(f"removed {client_id}")
+
+
+@clients_cli.command("initial-token")
+@click.option("--agency", required=True, help="The agency whose integrator registers clients with the token.")
+@click.option("--expires", "expires", default="7d", show_default=True, help="Lifetime: 7d, 12h, 30m…")
+@click.option("--uses", default=1, show_default=True, type=click.IntRange(1, 1000), help="How many clients it may register.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def clients_initial_token(agency, expires, uses, as_json):
+    """Issue an initial access token for dynamic registration (RFC 7591); printed once, stored hashed."""
+    from idp.clients.errors import ClientError
+    from idp.clients.registration import issue_initial_token
+    from idp.extensions import db
+    from idp.oidc.discovery import ENDPOINTS
+
+    rt = _rt()
+    try:
+        row, token = issue_initial_token(db.session, rt.now(), agency, lifetime=_duration(expires), max_uses=uses)
+    except ClientError as exc:
+        raise _client_error(exc) from None
+    out = {
+        "initial_access_token": token,
+        "agency": row.agency,
+        "expires_at": row.expires_at.isoformat(),
+        "uses": row.max_uses,
+        "registration_endpoint": rt.issuer + ENDPOINTS["registration_endpoint"],
+    }
+    _emit(out, as_json)
+
+
+@clients_cli.command("approve")
+@click.argument("client_id")
+@click.option("--scope", required=True, help="The sensitive scope, e.g. natural_identity.")
+@click.option("--refuse", is_flag=True, help="Refuse the request (or withdraw an approval) instead.")
+@with_appcontext
+def clients_approve(client_id, scope, refuse):
+    """Approve (or refuse) a client's request for a sensitive scope."""
+    from idp.audit import OPERATOR_CLI
+    from idp.clients.errors import ClientError
+    from idp.clients.service import decide_scope
+    from idp.extensions import db
+
+    client = _client_or_fail(client_id)
+    try:
+        decide_scope(db.session, client, scope, _rt().now(), OPERATOR_CLI, approve=not refuse)
+    except ClientError as exc:
+        raise _client_error(exc) from None
+    click.echo(f"{'refused' if refuse else 'approved'} {scope} for {client_id}; scope now: {client.allowed_scopes}")
+
+
+@clients_cli.command("suspend")
+@click.argument("client_id")
+@with_appcontext
+def clients_suspend(client_id):
+    """Suspend a client: authentication, sign-ins and its tokens stop working at once."""
+    from idp.audit import OPERATOR_CLI
+    from idp.clients.service import suspend
+    from idp.extensions import db
+
+    suspend(db.session, _client_or_fail(client_id), _rt().now(), OPERATOR_CLI)
+    click.echo(f"suspended {client_id}")
+
+
+@clients_cli.command("resume")
+@click.argument("client_id")
+@with_appcontext
+def clients_resume(client_id):
+    """End a suspension."""
+    from idp.audit import OPERATOR_CLI
+    from idp.clients.service import resume
+    from idp.extensions import db
+
+    resume(db.session, _client_or_fail(client_id), _rt().now(), OPERATOR_CLI)
+    click.echo(f"resumed {client_id}")
+
+
+@clients_cli.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--grace", default="7d", show_default=True, help="How long the previous secret keeps working (at most 30d).")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def clients_rotate_secret(client_id, grace, as_json):
+    """Give a client a new secret (printed once); the previous one works for the grace period."""
+    from idp.audit import OPERATOR_CLI
+    from idp.clients.errors import ClientError
+    from idp.clients.service import rotate_secret
+    from idp.extensions import db
+
+    client = _client_or_fail(client_id)
+    try:
+        secret = rotate_secret(db.session, client, _rt().now(), OPERATOR_CLI, _duration(grace))
+    except ClientError as exc:
+        raise _client_error(exc) from None
+    out = {"client_id": client.client_id, "client_secret": secret,
+           "previous_secret_valid_until": client.previous_secret_expires_at.isoformat()}
+    _emit(out, as_json)
 
 
 # -- citizens ------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from idp.accounts.models import Account
 from idp.accounts.records import ActivationCode, EmailCode, RecoveryCode, Reminder
 from idp.audit import AuditEvent
-from idp.clients.models import Client
+from idp.clients.models import Client, InitialAccessToken
 from idp.oidc.models import AuthorizationCode, Consent, Token
 from idp.offices.models import Office, Officer
 from idp.sessions.models import SsoSession
@@ -16,6 +16,7 @@ __all__ = [
     "Client",
     "Consent",
     "EmailCode",
+    "InitialAccessToken",
     "Office",
     "Officer",
     "RecoveryCode",

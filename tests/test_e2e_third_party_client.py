@@ -7,7 +7,6 @@ JOSE library the provider does not use for signing.
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import jwt as pyjwt
@@ -15,45 +14,10 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 
-from .support.factories import PASSWORD, make_account, make_client
+from .support.factories import make_account, make_client
+from .support.live import browser_sign_in, follow_to_callback
 
 pytestmark = pytest.mark.e2e
-
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def browser_sign_in(http: requests.Session, authorize_url: str, username: str) -> requests.Response:
-    """What a citizen's browser does: follow to the sign-in page, sign in, consent."""
-    page = http.get(authorize_url, allow_redirects=True)
-    assert "/login" in page.url, page.url
-    data = {"csrf_token": CSRF.search(page.text).group(1), "username": username, "password": PASSWORD,
-            "next": page.url.split("next=", 1)[1] if "next=" in page.url else ""}
-    from urllib.parse import unquote
-
-    data["next"] = unquote(data["next"])
-    return http.post(page.url.split("?")[0], data=data, allow_redirects=False)
-
-
-def follow_to_callback(http: requests.Session, response: requests.Response, redirect_prefix: str) -> str:
-    """Follow redirects (and consent) until the provider sends the browser to the agency."""
-    for _ in range(10):
-        if response.status_code in (302, 303):
-            location = response.headers["Location"]
-            if location.startswith(redirect_prefix):
-                return location
-            response = http.get(requests.compat.urljoin(response.url, location), allow_redirects=False)
-            continue
-        if response.status_code == 200 and 'name="decision"' in response.text:
-            form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', response.text))
-            form.update(csrf_token=CSRF.search(response.text).group(1), decision="allow")
-            import html
-
-            form = {k: html.unescape(v) for k, v in form.items()}
-            response = http.post(response.url.split("?")[0], data=form, allow_redirects=False)
-            continue
-        raise AssertionError(f"unexpected {response.status_code} at {response.url}: {response.text[:300]}")
-    raise AssertionError("too many redirects")
-
 
 def test_third_party_client_signs_in_and_single_sign_on(live):
     base, app = live

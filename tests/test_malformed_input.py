@@ -22,8 +22,10 @@ OAUTH_ERRORS = {
     "invalid_scope", "invalid_token", "insufficient_scope", "unsupported_token_type", "access_denied",
     "unsupported_response_type", "login_required", "interaction_required", "consent_required",
     "request_not_supported", "request_uri_not_supported", "registration_not_supported",
+    "invalid_client_metadata", "invalid_redirect_uri",
 }
 PROTOCOL = ("/token", "/userinfo", "/introspect", "/revoke")
+REGISTRATION = "/connect/register"
 HUGE = "x" * 70_000
 LONG = "A" * 9_000
 FORM = "application/x-www-form-urlencoded"
@@ -188,6 +190,21 @@ CASES = {
                                                                  "client_secret": "b"}),
            "get": lambda c, p: c.http.get(p),
        }.items()},
+    # /connect/register (RFC 7591) and /connect/register/<client_id> (RFC 7592)
+    "register-no_token": lambda c: c.http.post(REGISTRATION, json={"redirect_uris": ["https://a.example/cb"]}),
+    "register-bearer_empty": lambda c: c.http.post(REGISTRATION, json={}, headers={"Authorization": "Bearer"}),
+    "register-bearer_huge": lambda c: c.http.post(REGISTRATION, json={}, headers={"Authorization": "Bearer " + LONG}),
+    "register-bearer_latin1": lambda c: c.http.post(REGISTRATION, json={}, headers={"Authorization": "Bearer \xe9\xff"}),
+    "register-bearer_base64_garbage": lambda c: c.http.post(
+        REGISTRATION, json={}, headers={"Authorization": "Bearer " + b64(b"\xff\xfe\x00")}),
+    "register-form_body": lambda c: c.http.post(REGISTRATION, data={"redirect_uris": "x"}),
+    "register-huge_body": lambda c: c.http.post(REGISTRATION, data=HUGE, content_type="application/json"),
+    "register-get": lambda c: c.http.get(REGISTRATION),
+    "configure-no_token": lambda c: c.http.get(REGISTRATION + "/nobody"),
+    "configure-huge_client_id": lambda c: c.http.get(REGISTRATION + "/" + LONG, headers={"Authorization": "Bearer x"}),
+    "configure-null_client_id": lambda c: c.http.get(REGISTRATION + "/a%00b", headers={"Authorization": "Bearer x"}),
+    "configure-put_not_json": lambda c: c.http.put(REGISTRATION + "/x", data=b"\xff{", headers={"Authorization": "Bearer x"}),
+    "configure-post": lambda c: c.http.post(REGISTRATION + "/x", json={}),
     # /end-session
     "end_session-hint_garbage": lambda c: c.http.get("/end-session?id_token_hint=a.b.c"),
     "end_session-hint_none_alg": lambda c: c.http.get("/end-session?id_token_hint=eyJhbGciOiJub25lIn0.e30."),
@@ -253,7 +270,7 @@ def assert_protocol_answer(response, path: str):
         return
     assert response.status_code >= 400
     body = response.get_json(silent=True)
-    if path == "/userinfo" and response.status_code == 401:
+    if (path == "/userinfo" or path.startswith(REGISTRATION)) and response.status_code == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert isinstance(body, dict), response.get_data()[:200]
     assert body.get("error") in OAUTH_ERRORS, body
@@ -279,7 +296,7 @@ def test_malformed_request_is_answered_without_500(case, ctx):
     response = case(ctx)
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
     path = response.request.path
-    if path in PROTOCOL:
+    if path in PROTOCOL or path.startswith(REGISTRATION):
         assert_protocol_answer(response, path)
     else:
         assert_page_answer(ctx, response)

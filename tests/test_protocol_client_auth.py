@@ -182,13 +182,13 @@ def jwt_agency(client, rt, rsa_private):
     return Agency(client, c, None)
 
 
-def assertion(rt, client_id: str, key, **overrides) -> str:
+def assertion(rt, client_id: str, key, kid: str = "agency-key-1", **overrides) -> str:
     now = int(rt.now().timestamp())
     claims = {"iss": client_id, "sub": client_id, "aud": rt.issuer + "/token", "iat": now, "exp": now + 60,
               "jti": str(uuid.uuid4())}
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
-    return pyjwt.encode(claims, key, algorithm="RS256", headers={"kid": "agency-key-1"})
+    return pyjwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
 def hmac_assertion(rt, client_id: str, secret: bytes) -> str:

@@ -309,6 +309,9 @@ def test_electronic_registration_with_a_trusted_signature_awaits_activation(e_ct
     assert len(mail.of("activation_code", account.email)) == 1
     verified = events(db.session, account_id=account.id, event="identity_verified")[0]
     assert verified.actor_kind == "citizen" and verified.details["certificate_sha256"]
+    # The evidence verified_claims states: the signing certificate's CA and serial number.
+    assert account.signature_certificate_issuer == pki["citizen"].cert.issuer.rfc4514_string()
+    assert account.signature_certificate_serial == verified.details["certificate_serial"]
 
 
 ELECTRONIC_FAILURES = {

@@ -38,6 +38,8 @@ PERSONAL_COLUMNS = (
     "document_number",
     "document_issued_on",
     "document_expires_on",
+    "signature_certificate_issuer",
+    "signature_certificate_serial",
     "email",
     "address_postal_code",
     "address_locality",

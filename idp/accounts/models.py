@@ -115,6 +115,10 @@ class Account(Base):
     verified_at: Mapped[datetime | None]
     verified_by_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officer.id"))
     verification_method: Mapped[str | None] = mapped_column(String(16))
+    #: An electronic registration's signing certificate: its issuing CA (RFC 4514) and serial number
+    #: (hexadecimal), the evidence ``verified_claims`` states (OpenID Identity Assurance, §5.1.1.4).
+    signature_certificate_issuer: Mapped[str | None] = mapped_column(String(500))
+    signature_certificate_serial: Mapped[str | None] = mapped_column(String(64))
     #: The data-provision statement (Adatszolgáltatási nyilatkozat, rule 4): which version, when, how.
     statement_version: Mapped[str | None] = mapped_column(String(32))
     statement_signed_at: Mapped[datetime | None]

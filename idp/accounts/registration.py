@@ -158,9 +158,16 @@ def find_pre_registration(session: Session, number: str) -> Account:
 
 
 def verify_identity(
-    account: Account, document: DocumentShown, now: datetime, *, method: str, officer_id: int | None
+    account: Account,
+    document: DocumentShown,
+    now: datetime,
+    *,
+    method: str,
+    officer_id: int | None,
+    certificate: tuple[str, str] | None = None,
 ) -> Document:
-    """Rule 2: the identity was proven with ``document`` (checked and normalised here)."""
+    """Rule 2: the identity was proven with ``document`` (checked and normalised here); for an
+    electronic registration ``certificate`` is the signing certificate's (issuer, serial number)."""
     if account.state is not AccountState.PENDING_VERIFICATION:
         raise AccountError("not_pending_verification")
     checked = document.check(now.date())
@@ -171,6 +178,7 @@ def verify_identity(
     account.verified_at = now
     account.verified_by_officer_id = officer_id
     account.verification_method = method
+    account.signature_certificate_issuer, account.signature_certificate_serial = certificate or (None, None)
     account.updated_at = now
     return checked
 

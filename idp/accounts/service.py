@@ -73,7 +73,10 @@ def create_test_citizen(
     document_type: str = "identity_card",
     office_id: int | None = None,
 ) -> Account:
-    """An active, verified account for agencies' integration environments, marked as a test account."""
+    """An active, verified account for agencies' integration environments, marked as a test account.
+    It counts as verified in person with an identity card, so agencies can try ``verified_claims``;
+    the test-account claim tells them it is not a real person."""
+    from .registration import IN_PERSON  # registration imports this module
     check_username_free(session, registration.username)
     issues = password_policy.problems(
         password, registration.username, (registration.family_name, registration.given_name)
@@ -95,6 +98,8 @@ def create_test_citizen(
         document_number=document_number,
         registering_office_id=office_id,
         registration_channel="test",
+        verified_at=now,
+        verification_method=IN_PERSON,
         registered_at=now,
         activated_at=now,
         valid_until=policy.valid_until(now),

@@ -1,5 +1,7 @@
 """Validation of client metadata. One rule set per caller, stricter or looser:
-the operator's CLI here; dynamic registration (RFC 7591) adds its own on top.
+``validate`` as the operator's CLI accepts it; ``validate_registration`` adds
+the rules of dynamic registration (RFC 7591 §2, OpenID Connect Dynamic Client
+Registration 1.0 §2) on top.
 
 Errors carry an RFC 7591 error code (``invalid_redirect_uri``,
 ``invalid_client_metadata``) and a short ASCII description.
@@ -7,11 +9,14 @@ Errors carry an RFC 7591 error code (``invalid_redirect_uri``,
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
 from . import scopes as sc
+from .remote import FetchError, Fetcher, is_loopback
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 SIGNING_ALGS = ("RS256", "ES256", "EdDSA")
@@ -40,19 +45,11 @@ class ClientMetadata:
     jwks_uri: str | None = None
     sector_identifier_uri: str | None = None
     backchannel_logout_uri: str | None = None
+    application_type: str = "web"
 
     @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return bool(host) and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_uri(uri: str, error: str, *, allow_loopback_http: bool) -> str:
@@ -64,15 +61,41 @@ def check_uri(uri: str, error: str, *, allow_loopback_http: bool) -> str:
         raise MetadataError(error, "URI must not contain a fragment")
     if parts.scheme == "https" and parts.hostname:
         return uri
-    if parts.scheme == "http" and _is_loopback(parts.hostname) and allow_loopback_http:
+    if parts.scheme == "http" and is_loopback(parts.hostname) and allow_loopback_http:
         return uri
-    if parts.scheme == "http" and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and is_loopback(parts.hostname):
         raise MetadataError(error, "http is allowed only for loopback native or development clients")
     raise MetadataError(error, "URI must be absolute https")
 
 
-def validate(meta: ClientMetadata, *, supported_algs: list[str], allow_loopback_http: bool) -> ClientMetadata:
-    """Check metadata as the operator's CLI accepts it."""
+def _check_jwks(jwks) -> None:
+    if not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
+        raise MetadataError("invalid_client_metadata", "jwks must be a JWK Set")
+    try:
+        keys = KeySet.import_key_set(jwks)
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise MetadataError("invalid_client_metadata", "jwks holds a key that cannot be used") from None
+    if any(key.is_private for key in keys):
+        raise MetadataError("invalid_client_metadata", "jwks must hold public keys only")
+
+
+def check_sector_identifier(meta: ClientMetadata, fetcher: Fetcher) -> None:
+    """OIDC Core §8.1: the sector_identifier_uri is a JSON array holding every redirect_uri."""
+    try:
+        listed = fetcher.json(meta.sector_identifier_uri)
+    except FetchError as exc:
+        raise MetadataError("invalid_client_metadata", f"sector_identifier_uri {exc.reason}") from None
+    if not isinstance(listed, list) or not all(isinstance(u, str) for u in listed):
+        raise MetadataError("invalid_client_metadata", "sector_identifier_uri must hold a JSON array of URIs")
+    if any(u not in listed for u in meta.redirect_uris):
+        raise MetadataError("invalid_redirect_uri", "a redirect_uri is not listed at the sector_identifier_uri")
+
+
+def validate(
+    meta: ClientMetadata, *, supported_algs: list[str], allow_loopback_http: bool, fetcher: Fetcher | None = None
+) -> ClientMetadata:
+    """Check metadata as the operator's CLI accepts it. With a ``fetcher``, the
+    sector_identifier_uri is fetched and checked (the CLI and registration pass one)."""
     if not meta.name or len(meta.name) > 200:
         raise MetadataError("invalid_client_metadata", "client_name is required (at most 200 characters)")
     if not meta.redirect_uris:
@@ -88,11 +111,12 @@ def validate(meta: ClientMetadata, *, supported_algs: list[str], allow_loopback_
         raise MetadataError("invalid_client_metadata", "token_endpoint_auth_method is not supported")
     if meta.token_endpoint_auth_method == "private_key_jwt" and not (meta.jwks or meta.jwks_uri):
         raise MetadataError("invalid_client_metadata", "private_key_jwt needs jwks or jwks_uri")
-    if meta.jwks is not None and not (isinstance(meta.jwks, dict) and isinstance(meta.jwks.get("keys"), list)):
-        raise MetadataError("invalid_client_metadata", "jwks must be a JWK Set")
+    if meta.jwks is not None and meta.jwks_uri:
+        raise MetadataError("invalid_client_metadata", "give jwks or jwks_uri, not both")
+    if meta.jwks is not None:
+        _check_jwks(meta.jwks)
     if meta.jwks_uri:
-        # Fetching and caching a client's jwks_uri comes with dynamic registration; until then, jwks only.
-        raise MetadataError("invalid_client_metadata", "jwks_uri is not supported yet: register jwks")
+        check_uri(meta.jwks_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
     if meta.id_token_signed_response_alg not in supported_algs:
         raise MetadataError("invalid_client_metadata", "id_token_signed_response_alg is not supported")
     unknown = [g for g in meta.grant_types if g not in GRANT_TYPES]
@@ -110,4 +134,103 @@ def validate(meta: ClientMetadata, *, supported_algs: list[str], allow_loopback_
         raise MetadataError(
             "invalid_client_metadata", "redirect_uris on several hosts need a sector_identifier_uri"
         )
+    if meta.sector_identifier_uri:
+        check_uri(meta.sector_identifier_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
+        if fetcher is not None:
+            check_sector_identifier(meta, fetcher)
     return meta
+
+
+def _host_is_loopback(uri: str) -> bool:
+    try:
+        return is_loopback(urlsplit(uri).hostname)
+    except ValueError:
+        return False
+
+
+def validate_registration(
+    meta: ClientMetadata, *, supported_algs: list[str], development: bool, fetcher: Fetcher
+) -> ClientMetadata:
+    """Check metadata as dynamic registration accepts it: stricter than the CLI.
+
+    Web clients use https redirect URIs on a host other than localhost; loopback http
+    is for native clients (RFC 8252 §7.3) and, in development, for everyone.
+    """
+    if meta.application_type not in ("web", "native"):
+        raise MetadataError("invalid_client_metadata", "application_type must be web or native")
+    native = meta.application_type == "native"
+    if meta.subject_type == "public":
+        # A public sub lets agencies join their records (PRODUCT.md): the operator's decision, not the integrator's.
+        raise MetadataError("invalid_client_metadata", "subject_type public is granted by the operator only")
+    if not native and not development and any(_host_is_loopback(u) for u in meta.redirect_uris):
+        raise MetadataError("invalid_redirect_uri", "web clients must not use localhost")
+    return validate(meta, supported_algs=supported_algs, allow_loopback_http=native or development, fetcher=fetcher)
+
+
+# -- RFC 7591 request bodies ----------------------------------------------------------------------
+
+#: Metadata this provider cannot honour: refused rather than silently ignored, since a client
+#: asking for it would expect behaviour it will not get.
+UNSUPPORTED = {
+    "id_token_encrypted_response_alg": "ID token encryption is not supported",
+    "id_token_encrypted_response_enc": "ID token encryption is not supported",
+    "userinfo_signed_response_alg": "userinfo is returned as plain JSON only",
+    "userinfo_encrypted_response_alg": "userinfo encryption is not supported",
+    "userinfo_encrypted_response_enc": "userinfo encryption is not supported",
+    "request_object_encryption_alg": "request objects are not supported",
+    "request_uris": "request_uri is not supported",
+}
+
+
+def _string(data: dict, name: str, *, default: str | None = None, limit: int = 500) -> str | None:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+        raise MetadataError("invalid_client_metadata", f"{name} must be a string of at most {limit} characters")
+    return value
+
+
+def _strings(data: dict, name: str, *, error: str = "invalid_client_metadata", default=()) -> list[str]:
+    value = data.get(name)
+    if value is None:
+        return list(default)
+    if (
+        not isinstance(value, list)
+        or len(value) > 20
+        or not all(isinstance(v, str) and 0 < len(v) <= 500 and "\x00" not in v for v in value)
+    ):
+        raise MetadataError(error, f"{name} must be an array of at most 20 strings")
+    return list(dict.fromkeys(value))
+
+
+def from_registration_request(data) -> ClientMetadata:
+    """The metadata of an RFC 7591 §2 request body (a JSON object). Unknown members are ignored
+    (§2), members this provider does not support are refused."""
+    if not isinstance(data, dict):
+        raise MetadataError("invalid_client_metadata", "the body must be a JSON object")
+    for name, description in UNSUPPORTED.items():
+        if data.get(name) is not None:
+            raise MetadataError("invalid_client_metadata", description)
+    response_types = _strings(data, "response_types", default=["code"])
+    if response_types != ["code"]:
+        raise MetadataError("invalid_client_metadata", "response_types must be [code]")
+    scope = _string(data, "scope", limit=1000)
+    jwks = data.get("jwks")
+    if jwks is not None and not isinstance(jwks, dict):
+        raise MetadataError("invalid_client_metadata", "jwks must be a JWK Set")
+    return ClientMetadata(
+        name=(_string(data, "client_name", default="", limit=200) or "").strip(),
+        redirect_uris=_strings(data, "redirect_uris", error="invalid_redirect_uri"),
+        post_logout_redirect_uris=_strings(data, "post_logout_redirect_uris"),
+        scopes=sc.parse(scope) if scope is not None else list(sc.BASIC_SCOPES),
+        token_endpoint_auth_method=_string(data, "token_endpoint_auth_method", default="client_secret_basic"),
+        grant_types=_strings(data, "grant_types", default=["authorization_code"]),
+        id_token_signed_response_alg=_string(data, "id_token_signed_response_alg", default="RS256"),
+        subject_type=_string(data, "subject_type", default="pairwise"),
+        jwks=jwks,
+        jwks_uri=_string(data, "jwks_uri"),
+        sector_identifier_uri=_string(data, "sector_identifier_uri"),
+        backchannel_logout_uri=_string(data, "backchannel_logout_uri"),
+        application_type=_string(data, "application_type", default="web"),
+    )

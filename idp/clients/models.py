@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.security.secrets import matches_digest
@@ -15,6 +15,9 @@ from . import scopes as sc
 
 ACTIVE = "active"
 SUSPENDED = "suspended"
+
+CLI = "cli"
+REGISTRATION = "registration"
 
 
 class Client(Base):
@@ -35,6 +38,10 @@ class Client(Base):
     grant_types: Mapped[list] = mapped_column(JSON, default=list)
     #: Scopes this client may receive: the basic ones plus operator-approved sensitive ones.
     allowed_scopes: Mapped[str] = mapped_column(Text, default="")
+    #: Sensitive scopes the integrator asked for, awaiting the operator's approval (not granted).
+    pending_scopes: Mapped[str] = mapped_column(Text, default="")
+    #: ``web`` or ``native`` (OIDC Dynamic Client Registration §2): native clients may use loopback http.
+    application_type: Mapped[str] = mapped_column(String(8), default="web")
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
     subject_type: Mapped[str] = mapped_column(String(16), default="pairwise")
     #: Host whose citizens' ``sub`` values this client shares (OIDC Core §8.1).
@@ -43,7 +50,9 @@ class Client(Base):
     jwks: Mapped[dict | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(String(500))
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
-    created_via: Mapped[str] = mapped_column(String(16), default="cli")
+    created_via: Mapped[str] = mapped_column(String(16), default=CLI)
+    #: Digest of the RFC 7592 registration access token (dynamically registered clients only).
+    registration_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -91,6 +100,17 @@ class Client(Base):
             "scope": self.allowed_scopes,
             "id_token_signed_response_alg": self.id_token_signed_response_alg,
             "subject_type": self.subject_type,
+            "application_type": self.application_type,
+            **{
+                name: value
+                for name, value in (
+                    ("jwks", self.jwks),
+                    ("jwks_uri", self.jwks_uri),
+                    ("sector_identifier_uri", self.sector_identifier_uri),
+                    ("backchannel_logout_uri", self.backchannel_logout_uri),
+                )
+                if value
+            },
         }
 
     @property
@@ -99,3 +119,22 @@ class Client(Base):
 
     def __repr__(self) -> str:
         return f"<Client {self.client_id}>"
+
+
+class InitialAccessToken(Base):
+    """An operator's permission for one agency to register clients (RFC 7591 §3, "initial access token").
+
+    Stored as a SHA-256 digest; expires; usable ``max_uses`` times (one by default). Every client
+    registered with it carries its agency's name.
+    """
+
+    __tablename__ = "initial_access_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    agency: Mapped[str] = mapped_column(String(200))
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

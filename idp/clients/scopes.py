@@ -1,7 +1,16 @@
 """Scopes and the claims they group (PRODUCT.md, "What agencies receive").
 
-``natural_identity`` is the sensitive scope: birth names, place of birth and
-the mother's birth name, released only to clients the operator approved for it.
+A newly registered client may receive the basic scopes. The sensitive ones
+need the operator's approval (the client's ``allowed_scopes``):
+
+* ``natural_identity``: birth names, place of birth and the mother's birth name;
+* ``verified_claims``: how the identity was verified (OpenID Connect for
+  Identity Assurance 1.0): the trust framework, the evidence (a document
+  inspected in person at an office, or an electronic signature) and when, with
+  the claims that verification covers.
+
+Asking for a scope the client is not approved for is not an error: the data is
+simply not released (``idp.oidc.claims.releasable_scopes``).
 """
 
 from __future__ import annotations
@@ -11,9 +20,10 @@ PROFILE = "profile"
 EMAIL = "email"
 ADDRESS = "address"
 NATURAL_IDENTITY = "natural_identity"
+VERIFIED_CLAIMS = "verified_claims"
 
 BASIC_SCOPES = (OPENID, PROFILE, EMAIL, ADDRESS)
-SENSITIVE_SCOPES = (NATURAL_IDENTITY,)
+SENSITIVE_SCOPES = (NATURAL_IDENTITY, VERIFIED_CLAIMS)
 ALL_SCOPES = BASIC_SCOPES + SENSITIVE_SCOPES
 
 #: The mother's birth name under one namespaced (collision-resistant) claim name.
@@ -25,9 +35,14 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     EMAIL: ("email", "email_verified"),
     ADDRESS: ("address",),
     NATURAL_IDENTITY: ("birth_family_name", "birth_given_name", "place_of_birth", MOTHER_BIRTH_NAME_CLAIM),
+    VERIFIED_CLAIMS: ("verified_claims",),
 }
 
 ALL_CLAIMS = tuple(dict.fromkeys(c for claims in SCOPE_CLAIMS.values() for c in claims))
+
+
+def is_sensitive(scope: str) -> bool:
+    return scope in SENSITIVE_SCOPES
 
 
 def parse(scope: str | None) -> list[str]:

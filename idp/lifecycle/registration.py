@@ -136,7 +136,10 @@ def register_electronically(ctx: Context, document_bytes: bytes, signature: byte
         account = reg.start_registration(ctx.session, registration, now, channel=reg.E_SIGNATURE)
         actor = citizen_actor(account)
         audit.record(ctx.session, now, "registration_started", actor, account.id, channel=reg.E_SIGNATURE)
-        reg.verify_identity(account, signed.document, now, method=reg.E_SIGNATURE, officer_id=None)
+        reg.verify_identity(
+            account, signed.document, now, method=reg.E_SIGNATURE, officer_id=None,
+            certificate=(signer.issuer, signer.certificate_serial),
+        )
         audit.record(
             ctx.session, now, "identity_verified", actor, account.id,
             method=reg.E_SIGNATURE, document_type=account.document_type,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from idp.accounts import assurance
 from idp.clients import scopes as sc
 
+from . import verified_claims
 from .claims import TEST_ACCOUNT_CLAIM
 from .grants import RESPONSE_MODES, TOKEN_AUTH_METHODS
 
@@ -16,6 +17,7 @@ ENDPOINTS = {
     "introspection_endpoint": "/introspect",
     "revocation_endpoint": "/revoke",
     "end_session_endpoint": "/end-session",
+    "registration_endpoint": "/connect/register",
 }
 
 CLIENT_ASSERTION_ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
@@ -60,6 +62,8 @@ def metadata(rt) -> dict:
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
             "require_pushed_authorization_requests": False,
+            "service_documentation": issuer + "/docs/integration",
         }
     )
+    doc.update(verified_claims.metadata())
     return doc

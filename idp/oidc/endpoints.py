@@ -34,6 +34,7 @@ class AccessGrant:
     row: Token
     client: Client
     account: Account
+    consented: str | None
 
     @property
     def scope(self) -> str:
@@ -46,7 +47,7 @@ class AccessGrant:
         return self.client
 
     def get_user(self) -> claim_rules.Subject:
-        return claim_rules.Subject(self.account, self.client)
+        return claim_rules.Subject(self.account, self.client, self.consented)
 
 
 class GatedBearerValidator(BearerTokenValidator):
@@ -82,7 +83,7 @@ def build_resource_protector(rt) -> ResourceProtector:
 class UserInfo(UserInfoEndpoint):
     def generate_user_info(self, user, scope):
         rt = self.server.runtime
-        claims = claim_rules.user_claims(user.account, user.client, scope, rt.pairwise_secret)
+        claims = claim_rules.user_claims(user, scope, rt.pairwise_secret)
         releases.record(db.session, user.account.id, user.client.id, releases.USERINFO, claims, rt.now())
         return claims
 
@@ -125,14 +126,16 @@ class Introspection(IntrospectionEndpoint):
             active = tokens.refresh_is_active(token, now)
         else:
             active = tokens.access_is_active(token, now)
-        account = db.session.get(Account, token.account_id)
-        if not active or not gate.evaluate(account, now, rt.policy).allowed:
+        if not active:
             return {"active": False}
-        client = db.session.get(Client, token.client_pk)
+        client, account, consented = tokens.holder_of(db.session, token)
+        if not gate.evaluate(account, now, rt.policy).allowed:
+            return {"active": False}
         expires = token.refresh_expires_at if kind == "refresh_token" else token.access_expires_at
         return {
             "active": True,
-            "scope": token.scope,
+            # The scopes whose claims the holder of this token receives now (the one release rule).
+            "scope": claim_rules.released_scope(claim_rules.Subject(account, client, consented), token.scope),
             "client_id": client.client_id,
             "token_type": "Bearer",
             "exp": int(expires.timestamp()),

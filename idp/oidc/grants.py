@@ -142,7 +142,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         found = tokens.find_code(db.session, code, client.id)
         if found is None:
             return None
-        row, self.request.code_account = found
+        row, self.request.code_account, self.request.consented = found
         if row.consumed_at is not None:
             tokens.revoke_code_family(db.session, row, now)
             return None
@@ -162,7 +162,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         account = self.request.code_account  # loaded with the code, one statement fewer
         if not gate.evaluate(account, now, rt.policy).allowed:
             raise InvalidGrantError("The account cannot be used for e-government services now.")
-        return claim_rules.Subject(account, self.request.client)
+        return claim_rules.Subject(account, self.request.client, self.request.consented)
 
     def delete_authorization_code(self, authorization_code):
         """Nothing to delete: the code was claimed in ``authenticate_user`` and is kept for reuse detection."""
@@ -244,6 +244,6 @@ class OpenIDConnect(OpenIDCode):
         return claims
 
     def generate_user_info(self, user, scope):
-        claims = claim_rules.user_claims(user.account, user.client, scope, self.runtime.pairwise_secret)
+        claims = claim_rules.user_claims(user, scope, self.runtime.pairwise_secret)
         releases.record(db.session, user.account.id, user.client.id, releases.ID_TOKEN, claims, self.runtime.now())
         return claims

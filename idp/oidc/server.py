@@ -4,7 +4,8 @@ Built inside the application factory and kept in ``app.extensions["idp"]``.
 Client authentication: ``client_secret_basic``, ``client_secret_post`` (secrets
 kept as digests, compared in constant time, a rotated secret honoured for its
 grace period), ``private_key_jwt`` (RFC 7523, ``jti`` replay cache in shared
-state) and ``none`` for public clients, who must use PKCE like everyone else.
+state; keys registered inline or fetched from the client's ``jwks_uri``) and
+``none`` for public clients, who must use PKCE like everyone else.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from joserfc.jwk import KeySet
-
 from idp.clients import service as clients
+from idp.clients.remote import Fetcher
 from idp.extensions import db
 
 from . import tokens
+from .client_keys import ClientKeys
 from .endpoints import EndSession, Introspection, Revocation, UserInfo, build_resource_protector
 from .grants import AuthorizationCodeGrant, OpenIDConnect, RefreshTokenGrant, S256Only
 
@@ -121,6 +122,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         super().__init__(validate_jti=True, leeway=30)
         self.runtime = rt
         self.token_endpoint = token_endpoint
+        self.keys = ClientKeys(rt.shared, Fetcher(allow_loopback_http=rt.settings.server.development))
 
     def get_audiences(self):
         return [self.runtime.issuer, self.token_endpoint]
@@ -138,12 +140,9 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return self.runtime.shared.first_use(f"jti:{claims['sub']}:{jti}", ttl)
 
     def resolve_client_public_key(self, client):
-        if not client.jwks:
+        if not (client.jwks or client.jwks_uri):
             raise InvalidClientError(description="The client has no registered jwks.")
-        try:
-            return KeySet.import_key_set(client.jwks)
-        except Exception:
-            raise InvalidClientError(description="The registered jwks cannot be used.") from None
+        return self.keys.resolver(client)
 
 
 def build_server(app, rt) -> IdpAuthorizationServer:

@@ -16,14 +16,21 @@ from idp.accounts.models import Account
 from idp.clients.models import Client
 from idp.security.secrets import digest, new_secret
 
-from .models import AuthorizationCode, Token
+from .models import AuthorizationCode, Consent, Token
 
 
-def find_code(session: Session, code: str, client_pk: int) -> tuple[AuthorizationCode, Account] | None:
-    """The code issued to this client, with its citizen's account, in one statement."""
+def _consent_of(account_id, client_pk):
+    """The citizen's current consent to the client, outer-joined: the claims release rule reads it
+    on every hot path without a round trip of its own."""
+    return (Consent, (Consent.account_id == account_id) & (Consent.client_pk == client_pk))
+
+
+def find_code(session: Session, code: str, client_pk: int) -> tuple[AuthorizationCode, Account, str | None] | None:
+    """The code issued to this client, with its citizen's account and current consent, in one statement."""
     row = session.execute(
-        select(AuthorizationCode, Account)
+        select(AuthorizationCode, Account, Consent.scopes)
         .join(Account, Account.id == AuthorizationCode.account_id)
+        .outerjoin(*_consent_of(AuthorizationCode.account_id, AuthorizationCode.client_pk))
         .where(AuthorizationCode.code_digest == digest(code), AuthorizationCode.client_pk == client_pk)
     ).first()
     return tuple(row) if row is not None else None
@@ -62,14 +69,28 @@ def revoke_code_family(session: Session, code: AuthorizationCode, now: datetime)
 
 
 def find_access_grant(session: Session, access_token: str):
-    """The token with its client and account in one statement (the userinfo hot path), or None."""
+    """The token with its client, account and the current consent in one statement (the userinfo
+    hot path), or None."""
     row = session.execute(
-        select(Token, Client, Account)
+        select(Token, Client, Account, Consent.scopes)
         .join(Client, Client.id == Token.client_pk)
         .join(Account, Account.id == Token.account_id)
+        .outerjoin(*_consent_of(Token.account_id, Token.client_pk))
         .where(Token.access_digest == digest(access_token))
     ).first()
     return tuple(row) if row is not None else None
+
+
+def holder_of(session: Session, token: Token) -> tuple[Client, Account, str | None]:
+    """The client and account of ``token`` and the current consent, in one statement (introspection)."""
+    row = session.execute(
+        select(Client, Account, Consent.scopes)
+        .select_from(Client)
+        .join(Account, Account.id == token.account_id)
+        .outerjoin(*_consent_of(Account.id, Client.id))
+        .where(Client.id == token.client_pk)
+    ).one()
+    return tuple(row)
 
 
 def find_by_access(session: Session, access_token: str) -> Token | None:

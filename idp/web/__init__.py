@@ -6,7 +6,10 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import account, auth, errors, i18n, malformed, oauth, office, registration, second_factor, security, session
+    from . import (
+        account, auth, client_registration, docs, errors, i18n, malformed, oauth, office, registration,
+        second_factor, security, session,
+    )
     from . import second_factor_settings  # noqa: F401  (its routes join the second_factor blueprint)
 
     malformed.init_app(app)
@@ -15,8 +18,10 @@ def register_web(app: Flask) -> None:
     session.init_app(app)
     errors.init_app(app)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(client_registration.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(second_factor.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(office.bp)
+    app.register_blueprint(docs.bp)

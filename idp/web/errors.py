@@ -19,6 +19,11 @@ MESSAGES = {
 }
 
 JSON_PATHS = ("/token", "/userinfo", "/introspect", "/revoke")
+JSON_PREFIXES = ("/connect/register",)
+
+
+def _wants_json() -> bool:
+    return request.path in JSON_PATHS or request.path.startswith(JSON_PREFIXES)
 
 
 def init_app(app: Flask) -> None:
@@ -29,7 +34,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        if request.path in JSON_PATHS:
+        if _wants_json():
             body = {"error": "invalid_request" if exc.code < 500 else "server_error"}
             return body, exc.code
         message = MESSAGES.get(exc.code, _l("The request cannot be processed."))
@@ -38,7 +43,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
-        if request.path in JSON_PATHS:
+        if _wants_json():
             return {"error": "server_error"}, 500
         message = _l("Something went wrong on our side. Please try again later.")
         return render_template("error.html", message=message, code="500"), 500

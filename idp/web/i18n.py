@@ -84,6 +84,14 @@ SCOPE_TEXT = {
         _l("Natural identity data"),
         _l("Birth name, place of birth and mother's birth name."),
     ),
+    "verified_claims": (
+        _l("How your identity was verified"),
+        _l(
+            "That your name and birth data were checked, when, and how: the type and expiry date of the "
+            "identity document you showed at an office (not its number), or the electronic signature you "
+            "registered with."
+        ),
+    ),
 }
 
 

@@ -131,6 +131,8 @@ PAGES = (
     # Ügyfélkapu+: the choice between an authenticator app and a code by email.
     Page("second-factor", lambda s: "/account/second-factor", "#secret", who="citizen", main=False),
     Page("office-sign-in", lambda s: "/office/sign-in", "#code", main=False),
+    # The integration guide for agencies' developers: long code blocks and a table on a phone.
+    Page("integration-guide", lambda s: "/docs/integration", "pre code", main=False),
 )
 PAGE_IDS = [p.id for p in PAGES]
 
