@@ -3,7 +3,7 @@
 Configured from the provider's discovery document alone; it signs the citizen
 in with the code flow and PKCE, lets the client library validate the ID token,
 reads userinfo, and signs out through RP-initiated logout. It also receives
-back-channel logout: a logout token validated with Authlib's JOSE (signature
+back-channel logout: a logout token validated with joserfc (signature
 against the provider's JWKS, ``iss``, ``aud``, the event, no ``nonce``) ends the
 agency's own session for that ``sid``. Not part of the provider: it stands for
 any agency's application.
@@ -88,20 +88,23 @@ def create_agency_app(
 
     @app.post("/backchannel-logout")
     def backchannel_logout():
-        from authlib.jose import JsonWebKey, jwt
-        from authlib.jose.errors import JoseError
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
 
         meta = oauth.ugyfelkapu.load_server_metadata()
         try:
-            keys = JsonWebKey.import_key_set(oauth.ugyfelkapu.fetch_jwk_set())
-            claims = jwt.decode(
-                request.form.get("logout_token", ""),
-                keys,
-                claims_options={"iss": {"essential": True, "value": meta["issuer"]}, "aud": {"essential": True, "value": client_id}},
-            )
-            claims.validate()
+            keys = KeySet.import_key_set(oauth.ugyfelkapu.fetch_jwk_set())
+            token = jwt.decode(request.form.get("logout_token", ""), keys, algorithms=["RS256", "ES256", "EdDSA"])
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": meta["issuer"]},
+                aud={"essential": True, "value": client_id},
+                iat={"essential": True},
+                exp={"essential": True},
+            ).validate(token.claims)
         except (JoseError, ValueError):
             return "", 400
+        claims = token.claims
         event = "http://schemas.openid.net/event/backchannel-logout"
         if event not in (claims.get("events") or {}) or "nonce" in claims or not claims.get("sid"):
             return "", 400
