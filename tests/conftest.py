@@ -172,3 +172,15 @@ def chromium():
         browser = launch(p)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def browsers(chromium, request):
+    """New browsers on demand (one per person: own cookies, Hungarian unless told), each
+    screenshotted when the test failed (tests/support/browser.py::fresh_page)."""
+    from contextlib import ExitStack
+
+    from .support.browser import fresh_page
+
+    with ExitStack() as stack:
+        yield lambda **options: stack.enter_context(fresh_page(chromium, request, **{"locale": "hu-HU", **options}))

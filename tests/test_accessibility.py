@@ -65,16 +65,6 @@ def site(_schema, database_url, keys_dir):
             db.engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = bw.launch(p)
-        yield browser
-        browser.close()
-
-
 def axe_violations(page, axe_script: str) -> list[dict]:
     page.evaluate(axe_script)
     return page.evaluate("options => axe.run(document, options).then(r => r.violations)", AXE_OPTIONS)

@@ -68,6 +68,12 @@ def validated(client, rt, token: str, agency: Agency) -> tuple[dict, dict]:
     return header, claims
 
 
+def sign_out(browser):
+    """The citizen presses "Sign out" on the provider's home page (the CSRF-checked form)."""
+    page = browser.get("/")
+    return browser.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+
+
 def signed_in_with_tokens(citizen, *agencies):
     citizen.sign_in()
     return [a.tokens() for a in agencies]
@@ -81,8 +87,7 @@ def test_sign_out_sends_every_agency_in_the_session_a_valid_logout_token(client,
     Agency(client, silent, _).tokens()
     id_claims = {a.client.client_id: id_token_claims(rt, t["id_token"]) for a, t in ((first, first_tokens), (second, second_tokens))}
 
-    page = client.get("/")
-    client.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+    sign_out(client)
 
     assert len(receiver.received) == 2
     assert all(r["method"] == "POST" and r["content_type"] == "application/x-www-form-urlencoded" for r in receiver.received)
@@ -119,8 +124,7 @@ def test_an_agency_only_hears_about_sessions_it_was_part_of(client, rt, citizen,
     from .support.flows import Citizen
 
     Citizen(other_browser, rt, citizen.account).sign_in()  # a second session, no agency in it
-    page = other_browser.get("/")
-    other_browser.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+    sign_out(other_browser)
     assert receiver.received == []
 
 
@@ -140,8 +144,7 @@ def test_an_agency_that_does_not_answer_is_retried_with_backoff_and_each_attempt
         agency = agency_with_logout(client, rt, receiver.url)
         citizen.sign_in()
         agency.tokens()
-        page = client.get("/")
-        client.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+        sign_out(client)
         [notice] = db_notices(rt)
         assert notice.delivered_at is None and notice.attempts[0]["outcome"] == "http 503"
         assert notice.next_attempt_at == rt.now() + timedelta(seconds=RETRIES[0])
@@ -167,8 +170,7 @@ def test_after_the_last_retry_the_notice_is_given_up_and_kept(client, rt, citize
         agency = agency_with_logout(client, rt, receiver.url)
         citizen.sign_in()
         agency.tokens()
-        page = client.get("/")
-        client.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+        sign_out(client)
         from idp.extensions import db
 
         for wait in RETRIES:
@@ -188,8 +190,7 @@ def test_a_redirect_is_not_followed(client, rt, citizen):
         agency = agency_with_logout(client, rt, receiver.url)
         citizen.sign_in()
         agency.tokens()
-        page = client.get("/")
-        client.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+        sign_out(client)
         [notice] = db_notices(rt)
         assert notice.attempts[0]["outcome"] == "http 302"
         assert elsewhere.received == []
@@ -201,8 +202,7 @@ def test_an_unreachable_agency_is_recorded_not_raised(client, rt, citizen):
     agency = agency_with_logout(client, rt, f"http://127.0.0.1:{free_port()}/gone")
     citizen.sign_in()
     agency.tokens()
-    page = client.get("/")
-    response = client.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+    response = sign_out(client)
     assert response.status_code == 303
     [notice] = db_notices(rt)
     assert notice.attempts[0]["outcome"].startswith("unreachable")
@@ -286,8 +286,7 @@ def test_background_delivery_arrives_after_the_response(database_url, keys_dir, 
             agency = agency_with_logout(browser, rt, receiver.url)
             Citizen(browser, rt, make_account(rt)).sign_in()
             agency.tokens()
-            page = browser.get("/")
-            browser.post("/logout", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+            sign_out(browser)
             [token] = receiver.wait(1)
             validated(browser, rt, token, agency)
             rt.logout.wait()

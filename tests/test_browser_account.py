@@ -43,36 +43,6 @@ EESZT = "Egészségügyi Szolgáltatási Tér"
 # -- fixtures --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = bw.launch(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def browsers(chromium, request):
-    """New contexts on demand (one per browser of the citizen); on failure every page is screenshotted."""
-    contexts = []
-
-    def new():
-        context = chromium.new_context(locale="hu-HU")
-        context.set_default_timeout(bw.TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    failed_before = request.session.testsfailed
-    yield new
-    for context in contexts:
-        if request.session.testsfailed > failed_before:
-            for path in bw.screenshot_all(context, request.node.name):
-                print(f"screenshot: {path}")
-        context.close()
-
-
 def _agency_callback(environ, start_response):
     """The agencies' redirect URI: a plain page; the code is read off its URL."""
     page = "<!doctype html><html lang=en><title>Agency</title><h1 id=callback>Back at the agency</h1></html>"

@@ -56,32 +56,17 @@ def demo(live):
         yield Demo(base, agency_base["agency1"], agency_base["agency2"], AGENCIES[0][1], AGENCIES[1][1])
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = bw.launch(p)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(chromium, request):
-    """A fresh context (one citizen's browser); on failure every page is screenshotted."""
-    context = chromium.new_context(locale="hu-HU")
-    context.set_default_timeout(bw.TIMEOUT_MS)
-    failed_before = request.session.testsfailed
-    console: list[str] = []
-    page = context.new_page()
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    yield page
-    if request.session.testsfailed > failed_before:
-        for line in console:
-            print(f"console {line}")
-        for path in bw.screenshot_all(context, request.node.name):
-            print(f"screenshot: {path}")
-    context.close()
+    """A fresh context (one citizen's browser); on failure its console and every page are shown."""
+    with bw.fresh_page(chromium, request, locale="hu-HU") as page:
+        console: list[str] = []
+        page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+        failed_before = request.session.testsfailed
+        yield page
+        if request.session.testsfailed > failed_before:
+            for line in console:
+                print(f"console {line}")
 
 
 # --- steps -------------------------------------------------------------------

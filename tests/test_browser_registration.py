@@ -85,36 +85,6 @@ def site(_schema, database_url, keys_dir, clock, smtp):
             db.engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = bw.launch(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def browsers(chromium, request):
-    """New contexts on demand (one per person); on failure every page is screenshotted."""
-    contexts = []
-
-    def new():
-        context = chromium.new_context(locale="hu-HU")
-        context.set_default_timeout(bw.TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    failed_before = request.session.testsfailed
-    yield new
-    for context in contexts:
-        if request.session.testsfailed > failed_before:
-            for path in bw.screenshot_all(context, request.node.name):
-                print(f"screenshot: {path}")
-        context.close()
-
-
 # -- accessibility of the pages on the way (axe-core, WCAG 2.1 A and AA) ---------------------
 
 try:

@@ -53,8 +53,7 @@ def end_sessions(
     or all but ``keep``), the tokens and unexchanged codes issued in them, and queue a back-channel
     logout notice for every agency that holds one. The one way any session ends."""
     sids = sessions.end_for_account(session, account_id, now, reason, only=only, keep=keep)
-    for sid in sids:
-        tokens.revoke_for_sid(session, sid, now)
+    tokens.revoke_for_sids(session, sids, now)
     notices = backchannel.queue(session, sids, now, reason)
     return EndedAccess(account_id, tuple(sids), tuple(notices))
 

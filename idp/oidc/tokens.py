@@ -7,6 +7,7 @@ statements each; claiming a code or a refresh token is one conditional
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -183,18 +184,22 @@ def revoke_for_account(session: Session, account_id: int, now: datetime) -> None
     )
 
 
-def revoke_for_sid(session: Session, sid: str, now: datetime) -> None:
-    """A sign-in session ended: its tokens die, and so do codes not yet exchanged (marked used,
-    with no family to revoke), so no token is issued for a session that is over."""
+def revoke_for_sids(session: Session, sids: Collection[str], now: datetime) -> None:
+    """Sign-in sessions ended: their tokens die, and so do codes not yet exchanged (marked used,
+    with no family to revoke), so no token is issued for a session that is over. Two statements
+    however many sessions end."""
+    if not sids:
+        return
+    sids = list(sids)
     session.execute(
         update(Token)
-        .where(Token.sid == sid, Token.revoked_at.is_(None))
+        .where(Token.sid.in_(sids), Token.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
     session.execute(
         update(AuthorizationCode)
-        .where(AuthorizationCode.sid == sid, AuthorizationCode.consumed_at.is_(None))
+        .where(AuthorizationCode.sid.in_(sids), AuthorizationCode.consumed_at.is_(None))
         .values(consumed_at=now)
         .execution_options(synchronize_session=False)
     )

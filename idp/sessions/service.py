@@ -81,12 +81,6 @@ def authentication_of(sso: SsoSession) -> Authentication:
     return Authentication(auth_time=sso.auth_time, acr=sso.acr, amr=tuple(sso.amr or ()))
 
 
-def end(session: Session, sso: SsoSession, now: datetime, reason: str) -> None:
-    if sso.ended_at is None:
-        sso.ended_at = now
-        sso.end_reason = reason
-
-
 def end_for_account(
     session: Session,
     account_id: int,
