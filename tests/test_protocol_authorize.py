@@ -236,6 +236,53 @@ def test_max_age_not_exceeded_issues_code_directly(citizen, agency, rt):
     assert claims["auth_time"] == first["auth_time"]
 
 
+def test_prompt_login_resume_url_yields_no_code_without_a_fresh_sign_in(citizen, agency, rt):
+    """Security finding 2: whoever holds the browser's session opens the resume URL instead of
+    signing in. The request still demands a sign-in begun after it arrived."""
+    citizen.signed_in_quickly()
+    agency.get_code()
+    rt.clock.advance(seconds=60)
+    resume = next_of(login_location(agency.authorize(prompt="login")))
+    rt.clock.advance(seconds=5)
+    again = citizen.http.get(resume)
+    assert next_of(login_location(again)) is not None  # sent to sign in again, no code
+
+
+@pytest.mark.parametrize("max_age", ["0", "30"])
+def test_max_age_resume_url_yields_no_code_without_a_fresh_sign_in(citizen, agency, rt, max_age):
+    citizen.signed_in_quickly()
+    agency.get_code()
+    rt.clock.advance(seconds=60)
+    resume = next_of(login_location(agency.authorize(max_age=max_age)))
+    assert next_of(login_location(citizen.http.get(resume))) is not None
+
+
+def test_replayed_resume_url_after_the_sign_in_yields_no_second_code(citizen, agency, rt):
+    citizen.signed_in_quickly()
+    agency.get_code()
+    rt.clock.advance(seconds=60)
+    response = agency.authorize(prompt="login")
+    resume = next_of(login_location(response))
+    assert agency.code_from(sign_in_again(citizen, response))
+    replay = citizen.http.get(resume)
+    assert replay.status_code in (302, 303)
+    assert "code" not in redirected_params(replay, agency.redirect_uri)
+
+
+def test_reauthentication_mark_cannot_be_moved_to_another_request(citizen, agency, rt):
+    """The resume URL's mark is bound to its request: attached to a new request it counts for nothing."""
+    citizen.signed_in_quickly()
+    agency.get_code()
+    rt.clock.advance(seconds=60)
+    first = next_of(login_location(agency.authorize(prompt="login")))
+    mark = dict(p.split("=", 1) for p in first.split("?", 1)[1].split("&"))["reauth_mark"]
+    sign_in_again(citizen, agency.authorize(prompt="login"))  # a fresh session exists now
+    rt.clock.advance(seconds=60)
+    params = agency.authorize_params(prompt="login")
+    moved = citizen.http.get("/authorize?" + urlencode(params) + "&reauth_mark=" + mark)
+    assert next_of(login_location(moved)) is not None
+
+
 # -- Consent -------------------------------------------------------------------------------------
 
 

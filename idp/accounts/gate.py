@@ -46,11 +46,17 @@ class Authentication:
 
 @dataclass(frozen=True)
 class Requirement:
-    """What the agency asked for: ``max_age``, ``prompt=login``, ``acr_values``."""
+    """What the agency asked for: ``max_age``, ``prompt=login``, ``acr_values``.
+
+    ``max_age`` counts back from ``asked_at``, when the agency's request arrived (OIDC Core
+    §3.1.2.1), so a sign-in made for that request satisfies it however long it took, and a
+    session older than the request does not become acceptable by coming back later.
+    """
 
     max_age: int | None = None
     fresh_login: bool = False
     min_acr: str | None = None
+    asked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ def authentication_reasons(
 ) -> list[Reason]:
     if authentication is None or requirement.fresh_login:
         return [Reason.LOGIN_REQUIRED]
-    if requirement.max_age is not None and now - authentication.auth_time > timedelta(seconds=requirement.max_age):
+    asked_at = requirement.asked_at or now
+    if requirement.max_age is not None and asked_at - authentication.auth_time > timedelta(seconds=requirement.max_age):
         return [Reason.LOGIN_REQUIRED]
     if not assurance.meets(authentication.acr, requirement.min_acr):
         return [Reason.ACR_INSUFFICIENT]

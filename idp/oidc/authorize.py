@@ -11,8 +11,12 @@ outcome that needs the citizen becomes the standard error instead (OIDC Core
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
@@ -23,6 +27,7 @@ from idp.accounts import assurance, gate, second_factor
 from idp.accounts.gate import Reason
 from idp.clients import scopes as sc
 from idp.extensions import db
+from idp.security.sealing import derive_key
 from idp.sessions import service as sessions
 
 from . import claims as claim_rules
@@ -66,12 +71,61 @@ def _required_acr(data) -> str | None:
     return assurance.required_level(values)
 
 
-def requirement_of(data) -> gate.Requirement:
+#: The resume URL's record of when the agency's request arrived and which session was live then.
+REAUTH_MARK = "reauth_mark"
+REAUTH_LABEL = "idp/reauthentication-mark/v1"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """When the agency's request arrived and the sign-in session live at that moment ("" for none).
+
+    It travels in the resume URL, bound by an HMAC to the request's client and nonce, so it cannot be
+    moved to another request or edited. With it, the request still demands what it demanded:
+    ``prompt=login`` is met only by a sign-in session begun after the request arrived (OIDC Core
+    §3.1.2.1; ASVS 5.0 V7.5.3), ``max_age`` counts back from the arrival.
+    """
+
+    asked_at: datetime
+    sid: str
+
+
+def _mark_mac(rt, body: str, data) -> str:
+    key = derive_key(rt.settings.server.secret_key, REAUTH_LABEL)
+    bound = "\x1f".join((body, data.get("client_id") or "", data.get("nonce") or ""))
+    return base64.urlsafe_b64encode(hmac.new(key, bound.encode("utf-8"), hashlib.sha256).digest()).decode("ascii")
+
+
+def _encode_mark(rt, mark: Mark, data) -> str:
+    body = f"{int(mark.asked_at.timestamp() * 1_000_000)}.{mark.sid}"
+    return f"{body}.{_mark_mac(rt, body, data)}"
+
+
+def mark_of(rt, data) -> Mark | None:
+    """The request's verified mark, or None when it has none or it does not verify."""
+    raw = data.get(REAUTH_MARK)
+    if not isinstance(raw, str) or len(raw) > 200 or raw.count(".") != 2:
+        return None
+    micros, sid, mac = raw.split(".")
+    if not hmac.compare_digest(mac.encode("ascii", "replace"), _mark_mac(rt, f"{micros}.{sid}", data).encode("ascii")):
+        return None
+    try:
+        return Mark(datetime.fromtimestamp(int(micros) / 1_000_000, UTC), sid)
+    except (ValueError, OverflowError):
+        return None
+
+
+def requirement_of(data, *, mark: Mark | None = None, sso=None) -> gate.Requirement:
     max_age = data.get("max_age")
+    fresh = LOGIN in prompts_of(data)
+    if fresh and mark is not None and sso is not None:
+        # Met only by a session that began after the request arrived, not the one live then.
+        fresh = not (sso.sid != mark.sid and sso.auth_time >= mark.asked_at)
     return gate.Requirement(
         max_age=int(max_age) if max_age is not None else None,
-        fresh_login=LOGIN in prompts_of(data),
+        fresh_login=fresh,
         min_acr=_required_acr(data),
+        asked_at=mark.asked_at if mark is not None else None,
     )
 
 
@@ -95,7 +149,7 @@ def judge(rt, grant, account, sso, *, consent_given: bool = False) -> Outcome:
     data = grant.request.payload.data
     prompts = prompts_of(data)
     silent = "none" in prompts
-    requirement = requirement_of(data)
+    requirement = requirement_of(data, mark=mark_of(rt, data), sso=sso)
     now = rt.now()
     authentication = sessions.authentication_of(sso) if sso is not None else None
     if authentication is not None:
@@ -122,17 +176,17 @@ def judge(rt, grant, account, sso, *, consent_given: bool = False) -> Outcome:
     return Outcome(ISSUE)
 
 
-def resume_query(data) -> str:
-    """The authorization request to come back to after signing in: the same, minus what the
-    sign-in itself satisfies (``prompt=login``, ``max_age``), so it does not loop."""
+def resume_query(rt, data, sso) -> str:
+    """The authorization request to come back to after signing in, unchanged, with the mark of
+    when it arrived (``Mark``) when it asks for re-authentication: the sign-in made for it then
+    satisfies ``prompt=login`` and ``max_age`` without a loop, and nothing else does."""
     items = []
     for key in data:
+        if key in {"csrf_token", "decision", REAUTH_MARK}:
+            continue
         for value in data.getlist(key) if hasattr(data, "getlist") else [data[key]]:
-            if key in {"max_age", "csrf_token", "decision"}:
-                continue
-            if key == "prompt":
-                value = " ".join(p for p in value.split() if p != LOGIN)
-                if not value:
-                    continue
             items.append((key, value))
+    if LOGIN in prompts_of(data) or data.get("max_age") is not None:
+        mark = mark_of(rt, data) or Mark(rt.now(), sso.sid if sso is not None else "")
+        items.append((REAUTH_MARK, _encode_mark(rt, mark, data)))
     return urlencode(items)

@@ -107,7 +107,7 @@ def authorize():
         error.state = grant.request.payload.state
         return _authorization_error(error)
 
-    resume = url_for("oauth.authorize") + "?" + rules.resume_query(request.values)
+    resume = url_for("oauth.authorize") + "?" + rules.resume_query(rt, request.values, sso)
     if outcome.kind == rules.ERROR:
         return _protocol_error(grant, outcome.error, "The citizen must interact with the provider.")
     if outcome.kind == rules.LOGIN:
