@@ -379,3 +379,34 @@ def test_at_most_the_daily_cap_of_failures_per_username():
     assert not verdict.allowed and verdict.retry_after > 86000
     clock.advance(86400)
     assert t.check("polgar", "b").allowed, "even the daily block ends by itself"
+
+
+def change_password(client, current: str, new: str = "tavaszi szél vizet áraszt 2026"):
+    page = client.get("/account/password").get_data(as_text=True)
+    return client.post("/account/password", data={
+        "csrf_token": csrf_of(page), "current_password": current, "new_password": new, "confirm_password": new,
+    })
+
+
+def test_guessing_the_current_password_at_the_password_change_is_throttled_like_sign_in(rt, citizen, client, db):
+    """Security finding 5: with a stolen session the current password could be guessed without limit.
+    The check counts under the account's sign-in key: after the block, even the right password is
+    refused, and the sign-in form is blocked too."""
+    clock, sec = FakeTime(), rt.settings.security
+    rt.throttle = throttle(
+        clock, account_delay_after=sec.login_account_failures_before_delay,
+        account_block_after=sec.login_account_failures_before_block,
+        address_block_after=sec.login_address_failures_before_block, window_seconds=sec.login_window_seconds,
+    )
+    citizen.signed_in_quickly()
+    before = citizen.account.password_hash
+    for _ in range(sec.login_account_failures_before_block):
+        clock.advance(rt.throttle.check(citizen.account.username, "127.0.0.1").retry_after)
+        change_password(client, "not my password at all")
+    assert not rt.throttle.check(citizen.account.username, "127.0.0.1").allowed
+    change_password(client, PASSWORD)
+    db.session.refresh(citizen.account)
+    assert citizen.account.password_hash == before, "refused while blocked, even with the right password"
+    other = type(client)(client.application)
+    Citizen(other, rt, citizen.account).sign_in()
+    assert not is_signed_in(other), "the sign-in form counts the same failures"

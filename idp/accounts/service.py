@@ -113,6 +113,12 @@ def create_test_citizen(
     return account
 
 
+def check_password(passwords: Passwords, account: Account, password: str) -> None:
+    """The account's current password, or ``password_wrong``."""
+    if not passwords.verify(account.password_hash, password_policy.normalise(password or "")).ok:
+        raise AccountError("password_wrong")
+
+
 def change_password(
     session: Session,
     passwords: Passwords,
@@ -127,9 +133,8 @@ def change_password(
 
     Rule 8 (the 2009 rule): a password expired for longer than the renewal grace
     cannot be renewed online; the citizen must reactivate in person at an office.
+    The current password is checked by ``check_password`` first (the caller throttles that check).
     """
-    if not passwords.verify(account.password_hash, password_policy.normalise(current)).ok:
-        raise AccountError("password_wrong")
     if Reason.REACTIVATION_REQUIRED in account_reasons(account, now, policy):
         raise AccountError(Reason.REACTIVATION_REQUIRED.value)
     issues = password_policy.problems(new, account.username, (account.family_name, account.given_name))

@@ -23,6 +23,7 @@ from idp.sessions.models import SsoSession
 
 from .access import EndedAccess, announce_logout, end_sessions
 from .context import Context, Mail, citizen_actor, contact_of, send, transaction
+from .throttling import guarded, password_key
 
 
 def activate(ctx: Context, username: str, initial_password: str, code: str, now: datetime) -> Account:
@@ -46,13 +47,15 @@ def activate(ctx: Context, username: str, initial_password: str, code: str, now:
 
 
 def change_password(
-    ctx: Context, account: Account, current: str, new: str, now: datetime, *, end_others_but: str | None = None
+    ctx: Context, account: Account, current: str, new: str, now: datetime, *,
+    end_others_but: str | None = None, address: str = "",
 ) -> bool:
     """The citizen's own password change (rule 7; under the 2009 rule also the renewal of an
     expired password within the grace). With ``end_others_but`` (the sid of the session making
     the change) every other sign-in session ends and the agencies holding them are told
     (back-channel logout): the citizen's choice, offered on the page. Returns whether the notice
-    mail went."""
+    mail went. The current password is throttled like the sign-in (``throttling``)."""
+    guarded(ctx, password_key(account), address, lambda: accounts.check_password(ctx.passwords, account, current))
     first = account.must_change_password
     ended = None
     with transaction(ctx.session):

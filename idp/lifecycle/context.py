@@ -69,6 +69,8 @@ class Context:
     email_code_digest: KeyedDigest | None = None
     #: Delivers back-channel logout notices after a commit (``idp.oidc.backchannel.Dispatcher``).
     logout: Any = None
+    #: Slows down and refuses repeated failed checks of a password or code (``idp.sessions.throttle``).
+    throttle: Any = None
 
 
 def context_for(rt, session: Session, notifier: Notifier | None = None) -> Context:
@@ -85,6 +87,7 @@ def context_for(rt, session: Session, notifier: Notifier | None = None) -> Conte
         citizen_sealer=rt.citizen_sealer,
         email_code_digest=rt.email_code_digest,
         logout=rt.logout,
+        throttle=rt.throttle,
     )
 
 

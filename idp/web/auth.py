@@ -154,9 +154,10 @@ def change_password():
             citizen.change_password(
                 context_for(rt, db.session), account, form.current_password.data, form.new_password.data, rt.now(),
                 end_others_but=sso.sid if sso is not None and form.end_other_sessions.data else None,
+                address=session.client_address(),
             )
         except AccountError as exc:
-            _flash_reason(exc.reason, min=MIN_LENGTH)
+            _flash_reason(exc.reason, min=MIN_LENGTH, **exc.details)
             return redirect(back, 303)
         flash(str(messages.FORM_DONE["password_changed"]), "success")
         return redirect(nxt or url_for("auth.home"), 303)
