@@ -1,6 +1,7 @@
 """State shared by every instance of the provider: counters and once-only markers.
 
-Used for sign-in throttling and replay caches (client assertion ``jti``). In
+Used for sign-in throttling, replay caches (client assertion ``jti``) and values
+shown once (``take``: the registration sheet's initial password). In
 process by default (one instance); Redis when ``shared_state.redis_url`` is
 set, so several instances count and remember together.
 """
@@ -26,6 +27,9 @@ class SharedState(Protocol):
     def put(self, key: str, value: str, ttl_seconds: int) -> None: ...
 
     def get(self, key: str) -> str | None: ...
+
+    def take(self, key: str) -> str | None:
+        """The value of ``key``, removed in the same step: of two concurrent takes one gets it."""
 
 
 class MemoryState:
@@ -87,6 +91,12 @@ class MemoryState:
             value = self._live(key)
             return None if value is None else str(value)
 
+    def take(self, key: str) -> str | None:
+        with self._lock:
+            value = self._live(key)
+            self._data.pop(key, None)
+            return None if value is None else str(value)
+
 
 class RedisState:
     def __init__(self, url: str, prefix: str = "idp:"):
@@ -120,6 +130,10 @@ class RedisState:
 
     def get(self, key: str) -> str | None:
         value = self._redis.get(self._k(key))
+        return None if value is None else value.decode("utf-8")
+
+    def take(self, key: str) -> str | None:
+        value = self._redis.getdel(self._k(key))
         return None if value is None else value.decode("utf-8")
 
 

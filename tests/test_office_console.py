@@ -402,3 +402,44 @@ class TestReactivationUnderThe2009Rule:
         renewed = db.session.get(Account, account.id)
         assert sheet.identifier == account.identifier and renewed.must_change_password
         assert rt.passwords.verify(renewed.password_hash, sheet.initial_password).ok
+
+
+# -- the sheet is shown once, on its own page, and not after the console session (finding 6) -------
+
+
+FORM_COOKIE = "idp_form"
+
+
+def _registered_in_person(console, rt):
+    form = {**personal_form(registration_data()), **document_form(identity_card(rt.now().date())), "statement_signed": "y"}
+    done = submit(console, "/office/register", form)
+    assert done.headers["Location"] == "/office/sheet"
+    return console.get_cookie(FORM_COOKIE).value
+
+
+def test_a_replayed_earlier_cookie_does_not_show_the_initial_password_again(console, rt):
+    """Security finding 6: "shown once" was kept only by rewriting the cookie."""
+    earlier = _registered_in_person(console, rt)
+    sheet = read_sheet(console.get("/office/sheet").get_data(as_text=True))
+    console.set_cookie(FORM_COOKIE, earlier, domain="localhost")
+    again = console.get("/office/sheet")
+    assert again.status_code == 410
+    assert sheet.initial_password not in again.get_data(as_text=True)
+
+
+def test_the_office_sheet_does_not_open_on_the_electronic_registration_page(console, rt):
+    _registered_in_person(console, rt)
+    assert console.get("/register/electronic/sheet").status_code == 410
+    assert console.get("/office/sheet").status_code == 200, "the console's own page still shows it, once"
+
+
+def test_a_sheet_not_yet_shown_is_gone_once_the_console_session_times_out(console, rt, login):
+    """The next person at a shared office terminal must not open it, with the cookie or by signing in."""
+    earlier = _registered_in_person(console, rt)
+    rt.clock.advance(seconds=rt.settings.session.idle_seconds + 1)
+    assert console.get("/office/sheet").headers["Location"] == "/office/sign-in"
+    rt.clock.advance(seconds=30)  # a new TOTP step for the next sign-in
+    assert sign_in_officer(console, rt, login).headers["Location"] == "/office/"
+    assert console.get("/office/sheet").status_code == 410
+    console.set_cookie(FORM_COOKIE, earlier, domain="localhost")
+    assert console.get("/office/sheet").status_code in (303, 410)

@@ -72,3 +72,10 @@ def test_two_instances_share_redis_counts():
     first.hit("shared", 60)
     assert second.hit("shared", 60) == 2
     assert second.first_use("once", 60) and not first.first_use("once", 60)
+
+
+def test_take_returns_a_value_once(state):
+    state.put("sheet", "sealed", 60)
+    assert state.take("sheet") == "sealed"
+    assert state.take("sheet") is None
+    assert state.get("sheet") is None

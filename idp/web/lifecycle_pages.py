@@ -15,7 +15,10 @@ from idp.runtime import runtime
 from . import lifecycle_messages as msgs
 from . import stash
 
-SHEET = "sheet"
+#: Where each page keeps its registration sheet: the office console's and the electronic
+#: registration's never share a slot, so one page cannot open the other's sheet.
+OFFICE_SHEET = "office_sheet"
+ELECTRONIC_SHEET = "electronic_sheet"
 
 
 def context() -> Context:
@@ -29,24 +32,24 @@ def refused(exc: AccountError, form, kind: str, back: str) -> Response:
     return redirect(back, 303)
 
 
-def keep_sheet(*, identifier: str, username: str, name: str, initial_password: str,
+def keep_sheet(slot: str, *, identifier: str, username: str, name: str, initial_password: str,
                activation_deadline: datetime | None, mail_sent: bool) -> None:
-    stash.keep(SHEET, {
+    stash.keep_once(slot, {
         "identifier": identifier, "username": username, "name": name, "initial_password": initial_password,
         "activation_deadline": activation_deadline, "mail_sent": mail_sent,
     })
 
 
-def keep_registration_sheet(sheet) -> None:
+def keep_registration_sheet(slot: str, sheet) -> None:
     """``idp.lifecycle.registration.RegistrationSheet``, for the GET after the POST."""
-    keep_sheet(identifier=sheet.identifier, username=sheet.username, name=sheet.name,
+    keep_sheet(slot, identifier=sheet.identifier, username=sheet.username, name=sheet.name,
                initial_password=sheet.initial_password, activation_deadline=sheet.activation_deadline,
                mail_sent=sheet.mail_sent)
 
 
-def take_sheet() -> dict | None:
+def take_sheet(slot: str) -> dict | None:
     """The sheet kept by the POST, removed: its initial password is shown this once."""
-    sheet = stash.take(SHEET)
+    sheet = stash.take_once(slot)
     if sheet is not None and sheet.get("activation_deadline"):
         sheet["activation_deadline"] = datetime.fromisoformat(sheet["activation_deadline"])
     return sheet

@@ -31,7 +31,9 @@ from idp.runtime import runtime
 from . import lifecycle_messages as msgs
 from . import session, stash
 from .citizen_forms import ActionForm
-from .lifecycle_pages import context, keep_registration_sheet, keep_sheet, refused, shown_once, take_sheet
+from .lifecycle_pages import (
+    OFFICE_SHEET, context, keep_registration_sheet, keep_sheet, refused, shown_once, take_sheet,
+)
 from .office_forms import (
     ChangeDataForm,
     FindAccountForm,
@@ -76,7 +78,8 @@ def _guard():
         return None
     officer = _signed_in_officer()
     if officer is None:
-        if form_session.pop(SESSION_KEY, None) is not None:
+        if SESSION_KEY in form_session:
+            _end_console()
             msgs.flash_reason("office_session_ended")
         return redirect(url_for("office.sign_in"), 303)
     g.officer = officer
@@ -110,7 +113,7 @@ def sign_in():
             msgs.flash_refusal(exc)
             return _refused_sign_in(username)
         rt.throttle.succeeded(throttled_as)
-        form_session.clear()  # nothing from before the sign-in carries over
+        _end_console()  # nothing from before the sign-in carries over
         now = rt.now().timestamp()
         form_session[SESSION_KEY] = {"id": officer.id, "started": now, "seen": now}
         msgs.flash_done("officer_signed_in", name=officer.display_name)
@@ -126,9 +129,16 @@ def _refused_sign_in(username: str) -> Response:
     return redirect(url_for("office.sign_in"), 303)
 
 
+def _end_console() -> None:
+    """The console session is over (signed out, or its timeout ran out at a shared terminal): a sheet
+    not yet shown is destroyed server-side, and nothing typed at the console stays in the browser."""
+    stash.discard_once(OFFICE_SHEET)
+    form_session.clear()
+
+
 @bp.post("/sign-out")
 def sign_out():
-    form_session.clear()
+    _end_console()
     msgs.flash_done("officer_signed_out")
     return redirect(url_for("office.sign_in"), 303)
 
@@ -183,7 +193,7 @@ def verify(number: str):
                 return refused(exc, FindRegistrationForm(data={"number": number}), "find_registration",
                                 url_for("office.home"))
             return refused(exc, form, "verify", back)
-        keep_registration_sheet(sheet)
+        keep_registration_sheet(OFFICE_SHEET, sheet)
         return redirect(url_for("office.sheet"), 303)
     try:
         account = registration.find_pre_registration(context(), number)
@@ -211,7 +221,7 @@ def register():
             )
         except AccountError as exc:
             return refused(exc, form, "in_person", url_for("office.register"))
-        keep_registration_sheet(sheet)
+        keep_registration_sheet(OFFICE_SHEET, sheet)
         return redirect(url_for("office.sheet"), 303)
     return render_template(
         "office/register.html",
@@ -224,7 +234,7 @@ def register():
 @bp.get("/sheet")
 def sheet():
     """The printable registration sheet (rule 5): the initial password, this once."""
-    values = take_sheet()
+    values = take_sheet(OFFICE_SHEET)
     if values is None:
         return render_template("office/sheet_gone.html"), 410
     activation_url = runtime().issuer.rstrip("/") + url_for("registration.activate")
@@ -324,6 +334,6 @@ def reactivate(identifier: str):
         done = office.reactivate(context(), g.officer, identifier, form.document(), runtime().now())
     except AccountError as exc:
         return refused(exc, form, "reactivate", url_for("office.account", identifier=identifier))
-    keep_sheet(identifier=done.identifier, username=done.username, name=done.account.display_name,
+    keep_sheet(OFFICE_SHEET, identifier=done.identifier, username=done.username, name=done.account.display_name,
                initial_password=done.initial_password, activation_deadline=None, mail_sent=False)
     return redirect(url_for("office.sheet"), 303)

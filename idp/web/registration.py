@@ -33,7 +33,7 @@ from .citizen_forms import (
     RegistrationForm,
     SignedUploadForm,
 )
-from .lifecycle_pages import context, keep_registration_sheet, refused, shown_once, take_sheet
+from .lifecycle_pages import ELECTRONIC_SHEET, context, keep_registration_sheet, refused, shown_once, take_sheet
 
 bp = Blueprint("registration", __name__)
 bp.context_processor(msgs.helpers)
@@ -129,7 +129,7 @@ def electronic_sign():
             msgs.flash_refusal(exc, form.labels())
             return redirect(url_for("registration.electronic_sign"), 303)
         stash.drop("electronic_document")
-        keep_registration_sheet(sheet)
+        keep_registration_sheet(ELECTRONIC_SHEET, sheet)
         return redirect(url_for("registration.electronic_sheet"), 303)
     has_document = stash.peek("electronic_document", ttl=KEPT_SECONDS) is not None
     return render_template(
@@ -139,7 +139,7 @@ def electronic_sign():
 
 @bp.get("/register/electronic/sheet")
 def electronic_sheet():
-    sheet = take_sheet()
+    sheet = take_sheet(ELECTRONIC_SHEET)
     if sheet is None:
         return render_template("citizen/sheet_gone.html"), 410
     return shown_once(render_template("citizen/sheet.html", sheet=sheet))

@@ -10,6 +10,12 @@ store between the POST and the GET. Each value is sealed (Fernet, with a key
 derived from ``server.secret_key`` for this purpose alone), so the cookie shows
 nothing to whoever sees it, and dated by the provider's clock, so a value older
 than its time to live is dropped. Passwords typed into a form are never kept.
+
+A value shown once (``keep_once``/``take_once``: a registration sheet with its
+initial password) does not live in the cookie at all: it is sealed into the
+shared state (every instance reads it) under a random id, and the cookie holds
+only that id. Taking it removes it there in the same step, so a replayed copy
+of an earlier cookie finds nothing (PRODUCT.md rules 5 and 11; ASVS 5.0 V6.4.1).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from flask import session as form_session
 
 from idp.runtime import runtime
 from idp.security.sealing import derive_key
+from idp.security.secrets import new_secret
 
 LABEL = "idp/web-stash/v1"
 SESSION_KEY = "stash"
@@ -80,3 +87,43 @@ def drop(kind: str) -> None:
             form_session[SESSION_KEY] = slots
         else:
             form_session.pop(SESSION_KEY, None)
+
+
+def _once_key(ident: str) -> str:
+    return f"once:{ident}"
+
+
+def keep_once(kind: str, value: dict, ttl: int = TTL_SECONDS) -> None:
+    """Keep ``value`` server-side for one ``take_once``; the cookie's slot holds only its id.
+    Any value still waiting in that slot is discarded first."""
+    discard_once(kind)
+    ident = new_secret(24)
+    data = zlib.compress(json.dumps(value, default=_plain, ensure_ascii=False).encode("utf-8"))
+    sealed = _fernet().encrypt_at_time(data, _now()).decode("ascii")
+    runtime().shared.put(_once_key(ident), sealed, ttl)
+    keep(kind, {"once": ident})
+
+
+def take_once(kind: str, ttl: int = TTL_SECONDS) -> dict | None:
+    """The value kept by ``keep_once`` under ``kind``, removed from the shared state and the cookie:
+    of any number of requests carrying the same cookie, one gets it."""
+    slot = take(kind, ttl)
+    ident = slot.get("once") if slot else None
+    if not isinstance(ident, str):
+        return None
+    sealed = runtime().shared.take(_once_key(ident))
+    if sealed is None:
+        return None
+    try:
+        value = json.loads(zlib.decompress(_fernet().decrypt_at_time(sealed.encode("ascii"), ttl, _now())))
+    except (InvalidToken, ValueError, zlib.error):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def discard_once(kind: str) -> None:
+    """Forget a value kept by ``keep_once`` without showing it (a console session that ended)."""
+    slot = take(kind)
+    ident = slot.get("once") if slot else None
+    if isinstance(ident, str):
+        runtime().shared.take(_once_key(ident))
