@@ -129,6 +129,16 @@ def test_withdrawing_consent_revokes_the_agencys_tokens_and_the_next_sign_in_ask
     assert again.status_code == 200 and b'name="decision"' in again.data
 
 
+def test_a_code_issued_before_the_withdrawal_is_not_exchanged_after_it(client, rt, citizen, db):
+    """Issue 13 (a suspicion, confirmed): withdrawal revoked tokens but not codes not yet exchanged."""
+    first, _, _, _ = agencies_signed_in(client, rt, citizen)
+    code = first.get_code(scope="openid profile")
+    html = client.get("/account").get_data(as_text=True)
+    client.post("/account/agencies/withdraw", data={"csrf_token": csrf_of(html), "client_id": first.client.client_id})
+    response = first.exchange(code)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
 def test_withdrawing_what_was_never_allowed_is_a_readable_message(client, rt, citizen, db):
     citizen.sign_in()
     html = client.get("/account?lang=en").get_data(as_text=True)

@@ -210,8 +210,9 @@ def new_token_value() -> str:
 
 
 def revoke_for_client(session: Session, account_id: int, client_pk: int, now: datetime) -> list[str]:
-    """Every token one agency holds for the account dies (consent withdrawn). Returns the sids of
-    the sign-in sessions those tokens were issued in (for back-channel logout)."""
+    """Every token one agency holds for the account dies (consent withdrawn), and so does every code
+    not yet exchanged, so nothing issued before the withdrawal becomes a token after it. Returns the
+    sids of the sign-in sessions those tokens were issued in (for back-channel logout)."""
     sids = list(
         session.scalars(
             select(Token.sid).where(Token.account_id == account_id, Token.client_pk == client_pk).distinct()
@@ -221,6 +222,15 @@ def revoke_for_client(session: Session, account_id: int, client_pk: int, now: da
         update(Token)
         .where(Token.account_id == account_id, Token.client_pk == client_pk, Token.revoked_at.is_(None))
         .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(AuthorizationCode)
+        .where(
+            AuthorizationCode.account_id == account_id, AuthorizationCode.client_pk == client_pk,
+            AuthorizationCode.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
         .execution_options(synchronize_session=False)
     )
     return sids
