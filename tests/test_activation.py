@@ -113,7 +113,15 @@ def test_a_wrong_username_or_initial_password_is_one_reason_and_costs_no_code_at
 
 def test_a_code_is_used_once(ctx, rt, sheet):
     activate(ctx, rt, sheet)
-    assert refused(lambda: activate(ctx, rt, sheet)) == "already_activated"
+    assert refused(lambda: activate(ctx, rt, sheet)) == "activation_failed"
+
+
+def test_an_active_account_answers_as_a_wrong_password_does(ctx, rt, sheet):
+    """Issue 13 (a suspicion, confirmed): ``already_activated`` told a right password from a wrong one."""
+    activate(ctx, rt, sheet)
+    right = refused(lambda: activate(ctx, rt, sheet))
+    wrong = refused(lambda: activate(ctx, rt, sheet, password="not-the-initial-password"))
+    assert right == wrong == "activation_failed"
 
 
 def test_activation_leaves_the_initial_password_to_be_changed_before_any_agency(ctx, rt, db, sheet, mail):

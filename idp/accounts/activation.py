@@ -115,7 +115,8 @@ def activate(
 ) -> Account:
     """The first sign-in (rule 6). On success the account is ACTIVE with its validity set.
 
-    Unknown username and wrong password are one reason (``activation_failed``).
+    Unknown username, wrong password and an account no longer awaiting activation are one reason
+    (``activation_failed``).
     Only a caller who knows the initial password learns about the code: wrong,
     expired, or exhausted. A wrong try is counted even though this raises: the
     caller must commit after an ``AccountError`` (``idp.lifecycle`` does).
@@ -124,8 +125,8 @@ def activate(
     checked = passwords.verify(account.password_hash if account else None, password_policy.normalise(initial_password))
     if account is None or not checked.ok:
         raise AccountError("activation_failed")
-    if account.state is AccountState.ACTIVE:
-        raise AccountError("already_activated")
+    # An account already active answers as a wrong password does: the page must not confirm that
+    # this password is right (ASVS 5.0 V6.3.8); its message points to the sign-in instead.
     if account.state is not AccountState.AWAITING_ACTIVATION:
         raise AccountError("activation_failed")
     current = latest_code(session, account.id)

@@ -83,7 +83,10 @@ REASONS = {
     "certificate_not_for_signing": _l("This certificate is not meant for electronic signatures."),
     "signer_name_mismatch": _l("The name in the signing certificate is not the name in the registration."),
     # activation (rule 6)
-    "activation_failed": _l("The username, the initial password or the code is not correct."),
+    "activation_failed": _l(
+        "The username, the initial password or the code is not correct. If you have already activated your "
+        "account, sign in instead."
+    ),
     "activation_code_wrong": _l("The activation code is not correct. Attempts left: %(attempts_left)s."),
     "activation_code_expired": _l(
         "The activation code has expired. A government office can send you a new one."
