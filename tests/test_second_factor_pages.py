@@ -197,3 +197,57 @@ def test_enrolling_from_the_fix_page_resumes_the_authorization_at_substantial(ci
         response = agency.consent(response)
     claims = decode(rt, agency.exchange(agency.code_from(response)).get_json()["id_token"])
     assert claims["acr"] == assurance.SUBSTANTIAL and claims["amr"] == ["pwd", "otp"]
+
+
+# Re-authentication rotates the session; the password step is single use (issue 13 suspicions)
+
+
+def session_secret(http, rt) -> str | None:
+    cookie = http.get_cookie(rt.settings.session_cookie_name)
+    return cookie.value if cookie is not None else None
+
+
+def test_step_up_continues_the_session_under_a_new_cookie_secret(citizen, rt, db):
+    """ASVS 5.0 V7.2.4: a new session token at re-authentication. The old one signs nobody in."""
+    secret, _codes = citizen.with_second_factor()
+    citizen.signed_in_quickly()
+    before = session_secret(citizen.http, rt)
+    citizen.second_step(totp.code_at(secret, rt.now()))
+    after = session_secret(citizen.http, rt)
+    assert after and after != before and is_signed_in(citizen.http)
+    stale = type(citizen.http)(citizen.http.application)
+    stale.set_cookie(rt.settings.session_cookie_name, before, domain="localhost")
+    assert not is_signed_in(stale)
+    assert len(sessions_of(db, citizen.account)) == 1  # the same session (sid) continues
+
+
+def test_a_password_change_continues_the_session_under_a_new_cookie_secret(citizen, rt):
+    citizen.signed_in_quickly()
+    before = session_secret(citizen.http, rt)
+    page = citizen.http.get("/account/password").get_data(as_text=True)
+    new = "tavaszi szél vizet áraszt 2026"
+    response = citizen.http.post("/account/password", data={
+        "csrf_token": csrf_of(page), "current_password": citizen.password, "new_password": new, "confirm_password": new,
+    })
+    assert response.status_code == 303
+    after = session_secret(citizen.http, rt)
+    assert after and after != before and is_signed_in(citizen.http)
+    stale = type(citizen.http)(citizen.http.application)
+    stale.set_cookie(rt.settings.session_cookie_name, before, domain="localhost")
+    assert not is_signed_in(stale)
+
+
+def test_the_password_step_cannot_be_replayed_after_the_second_step(citizen, rt):
+    """A copy of the browser's cookies taken between the password and the code signs nobody in
+    once the second step is done, even with a fresh code."""
+    secret, _codes = citizen.with_second_factor()
+    citizen.sign_in()
+    copied = citizen.http.get_cookie("idp_form").value
+    citizen.second_step(totp.code_at(secret, rt.now()))
+    assert is_signed_in(citizen.http)
+    rt.clock.advance(seconds=30)
+    thief = type(citizen.http)(citizen.http.application)
+    thief.set_cookie("idp_form", copied, domain="localhost")
+    page = thief.get("/login/second-factor")
+    assert page.status_code == 303 and page.headers["Location"].startswith("/login")
+    assert not is_signed_in(thief)

@@ -118,6 +118,15 @@ def live_for_account(session: Session, account_id: int, now: datetime, timeouts:
     return [s for s in rows if is_current(s, now, timeouts)]
 
 
+def rotate(sso: SsoSession) -> str:
+    """A new cookie secret for a live session (the citizen authenticated again: a step-up, a
+    password change); the old secret finds nothing from now on (ASVS 5.0 V7.2.4). ``sid``, which
+    agencies hold, stays."""
+    secret = new_secret(32)
+    sso.secret_digest = digest(secret)
+    return secret
+
+
 def step_up(sso: SsoSession, method: str, acr: str, now: datetime) -> None:
     """A second factor proven within a live session (step-up): the session's level rises and
     ``auth_time`` moves to now (the citizen authenticated again, OIDC Core §2)."""

@@ -26,6 +26,8 @@ bp = Blueprint("auth", __name__)
 #: The stash slot naming the account that passed the password and owes its Ügyfélkapu+ code
 #: (idp.web.second_factor).
 SECOND_FACTOR_PENDING = "second_factor_pending"
+#: How long the password step stays good for the second step.
+PENDING_SECONDS = 5 * 60
 
 
 def safe_next(value: str | None) -> str | None:
@@ -97,9 +99,10 @@ def login():
         rt.throttle.succeeded(username)
         form_session.pop("login_username", None)
         if account.has_second_factor:
-            # Ügyfélkapu+: no session until the second step; the browser carries only which account
-            # passed the password, sealed and dated (idp.web.stash).
-            stash.keep(SECOND_FACTOR_PENDING, {"account": account.id})
+            # Ügyfélkapu+: no session until the second step. Which account passed the password is kept
+            # server-side for a few minutes and taken once by the second step (idp.web.stash), so a copy
+            # of the cookie replayed afterwards finds nothing.
+            stash.keep_once(SECOND_FACTOR_PENDING, {"account": account.id}, ttl=PENDING_SECONDS)
             if account.second_factor_method == assurance.EMAIL:
                 from .second_factor import mail_code  # that module builds on this one
 
@@ -159,6 +162,7 @@ def change_password():
         except AccountError as exc:
             _flash_reason(exc.reason, min=MIN_LENGTH, **exc.details)
             return redirect(back, 303)
+        session.reauthenticated()
         flash(str(messages.FORM_DONE["password_changed"]), "success")
         return redirect(nxt or url_for("auth.home"), 303)
     form.next.data = nxt or ""

@@ -27,14 +27,12 @@ from idp.runtime import runtime
 from idp.sessions import service as sessions
 
 from . import messages, session, stash
-from .auth import SECOND_FACTOR_PENDING, _allow_return_to_agency, _client_of, _flash_reason, safe_next
+from .auth import PENDING_SECONDS, SECOND_FACTOR_PENDING, _allow_return_to_agency, _client_of, _flash_reason, safe_next
 from .forms import NextForm, SecondFactorCodeForm
 
 bp = Blueprint("second_factor", __name__)
 
-#: How long the password step stays good for the second step (idp.web.stash dates it).
-PENDING_SECONDS = 5 * 60
-#: Which account passed the password (sealed in the form-session cookie; no sign-in session yet).
+#: Which account passed the password (kept server-side, its id in the form-session cookie).
 PENDING_KIND = SECOND_FACTOR_PENDING
 #: The citizen's settings pages (idp.web.second_factor_settings): every one needs a signed-in citizen.
 SETTINGS_PATH = "/account/second-factor"
@@ -75,6 +73,7 @@ def checked(account: Account, verb, *args):
         _flash_reason(exc.reason, **exc.details)
         return REFUSED
     rt.throttle.succeeded(key)
+    session.reauthenticated()
     return result
 
 
@@ -108,7 +107,7 @@ def address_of(account: Account) -> str:
 def _who() -> tuple[Account | None, object | None]:
     """The account that passed the password and owes its code (no session yet), or else the
     signed-in citizen stepping up (with the session)."""
-    pending = stash.peek(PENDING_KIND, ttl=PENDING_SECONDS)
+    pending = stash.peek_once(PENDING_KIND, ttl=PENDING_SECONDS)
     account = db.session.get(Account, pending.get("account")) if pending else None
     if account is not None and account.has_second_factor:
         return account, None
@@ -139,7 +138,8 @@ def sign_in():
         if sso is not None:
             step_up(sso, used)
         else:
-            stash.drop(PENDING_KIND)
+            if stash.take_once(PENDING_KIND, ttl=PENDING_SECONDS) is None:  # another request used it first
+                return redirect(here("auth.login", nxt), 303)
             amr = [assurance.PWD, used]
             session.begin(account, amr=amr, acr=assurance.level_for(amr, rt.assurance))
         return redirect(nxt or url_for("auth.home"), 303)

@@ -57,6 +57,14 @@ def begin(account: Account, amr: list[str], acr: str) -> SsoSession:
     return sso
 
 
+def reauthenticated() -> None:
+    """The signed-in citizen proved a secret again (a step-up, a password change, a second-factor
+    change): the session continues under a new cookie secret (``sessions.rotate``)."""
+    sso = current()
+    if sso is not None:
+        g.set_session_cookie = sessions.rotate(sso)
+
+
 def end_sessions(account_id: int, reason: str, *, only=None, keep: str | None = None) -> EndedAccess:
     """End sessions of an account (``idp.lifecycle.access.end_sessions``); the agencies holding
     them are told by back-channel logout once this request commits."""

@@ -104,14 +104,7 @@ def keep_once(kind: str, value: dict, ttl: int = TTL_SECONDS) -> None:
     keep(kind, {"once": ident})
 
 
-def take_once(kind: str, ttl: int = TTL_SECONDS) -> dict | None:
-    """The value kept by ``keep_once`` under ``kind``, removed from the shared state and the cookie:
-    of any number of requests carrying the same cookie, one gets it."""
-    slot = take(kind, ttl)
-    ident = slot.get("once") if slot else None
-    if not isinstance(ident, str):
-        return None
-    sealed = runtime().shared.take(_once_key(ident))
+def _unseal_once(sealed: str | None, ttl: int) -> dict | None:
     if sealed is None:
         return None
     try:
@@ -121,9 +114,26 @@ def take_once(kind: str, ttl: int = TTL_SECONDS) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def _once_id(slot: dict | None) -> str | None:
+    ident = slot.get("once") if slot else None
+    return ident if isinstance(ident, str) else None
+
+
+def peek_once(kind: str, ttl: int = TTL_SECONDS) -> dict | None:
+    """The value kept by ``keep_once``, left in place (a page shown again after a wrong code)."""
+    ident = _once_id(peek(kind, ttl))
+    return _unseal_once(runtime().shared.get(_once_key(ident)), ttl) if ident else None
+
+
+def take_once(kind: str, ttl: int = TTL_SECONDS) -> dict | None:
+    """The value kept by ``keep_once`` under ``kind``, removed from the shared state and the cookie:
+    of any number of requests carrying the same cookie, one gets it."""
+    ident = _once_id(take(kind, ttl))
+    return _unseal_once(runtime().shared.take(_once_key(ident)), ttl) if ident else None
+
+
 def discard_once(kind: str) -> None:
     """Forget a value kept by ``keep_once`` without showing it (a console session that ended)."""
-    slot = take(kind)
-    ident = slot.get("once") if slot else None
-    if isinstance(ident, str):
+    ident = _once_id(take(kind))
+    if ident:
         runtime().shared.take(_once_key(ident))
