@@ -259,6 +259,15 @@ class PolicySettings:
             "that it lapses and its data are erased."
         ),
     )
+    electronic_registration_office: str = field(
+        default="",
+        metadata=_doc(
+            "Code of the office that stands as the registering office of electronic registrations "
+            "(PRODUCT.md rule 9: only it changes their data or deletes them, in person). Empty: no "
+            "office may change or delete such an account until one is designated.",
+            example="BP-XI-01",
+        ),
+    )
     statement_version: str = field(
         default="2026-1",
         metadata=_doc(

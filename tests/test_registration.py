@@ -22,6 +22,7 @@ from idp.accounts.records import ActivationCode
 from idp.accounts.states import AccountState
 from idp.audit import AuditEvent, events
 from idp.lifecycle import office, registration
+from idp.offices.models import Office
 from idp.security.secrets import digest
 
 from .support.lifecycle import (
@@ -312,6 +313,37 @@ def test_electronic_registration_with_a_trusted_signature_awaits_activation(e_ct
     # The evidence verified_claims states: the signing certificate's CA and serial number.
     assert account.signature_certificate_issuer == pki["citizen"].cert.issuer.rfc4514_string()
     assert account.signature_certificate_serial == verified.details["certificate_serial"]
+
+
+def test_an_electronic_registration_belongs_to_the_designated_office_and_only_it_acts(e_ctx, rt, db, pki):
+    """Issue 13 (a suspicion, confirmed): an account without a registering office could be changed
+    or deleted by any office. Rule 9: the operator's designated office stands as its registering office."""
+    home, other = make_officer(rt), make_officer(rt)
+    designated = dataclasses.replace(e_ctx, electronic_office_code=db.session.get(Office, home.officer.office_id).code)
+    document, signature = _signed_by(designated, rt, pki, "citizen")
+    sheet = registration.register_electronically(designated, document, signature, rt.now())
+    assert sheet.account.registering_office_id == home.officer.office_id
+    with pytest.raises(AccountError) as caught:
+        office.delete_account(designated, other.officer, sheet.identifier, rt.now())
+    assert caught.value.reason == "not_registering_office"
+    office.delete_account(designated, home.officer, sheet.identifier, rt.now())
+
+
+def test_an_electronic_registration_without_a_designated_office_may_be_changed_by_no_office(e_ctx, rt, pki):
+    document, signature = _signed_by(e_ctx, rt, pki, "citizen")
+    sheet = registration.register_electronically(e_ctx, document, signature, rt.now())
+    with pytest.raises(AccountError) as caught:
+        office.change_data(e_ctx, make_officer(rt).officer, sheet.identifier, {"family_name": "Kovács"}, rt.now())
+    assert caught.value.reason == "not_registering_office"
+
+
+def test_a_designated_office_that_does_not_exist_stops_electronic_registration(e_ctx, rt, db, pki):
+    document, signature = _signed_by(e_ctx, rt, pki, "citizen")
+    wrong = dataclasses.replace(e_ctx, electronic_office_code="NO-SUCH-OFFICE")
+    with pytest.raises(AccountError) as caught:
+        registration.register_electronically(wrong, document, signature, rt.now())
+    assert caught.value.reason == "electronic_registration_unavailable"
+    assert accounts_count(db) == 0
 
 
 ELECTRONIC_FAILURES = {

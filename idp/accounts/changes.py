@@ -2,8 +2,10 @@
 
 "az eredeti regisztrációs szerv előtt személyesen kell bejelentenie": only an
 officer of the office that registered the account may change its data. An
-account registered electronically has no registering office; any office may
-then act for it. Every change returns each field's value before and after, for
+account registered electronically has the office the operator designates for
+electronic registrations (``policy.electronic_registration_office``) as its
+registering office; registered while none was designated, no office may act for
+it. Every change returns each field's value before and after, for
 the audit record (who, when, which office, what before and after).
 
 The same shape rules as at registration apply, a new username must be free,
@@ -31,8 +33,9 @@ DOCUMENT_FIELDS = ("document_type", "document_number", "document_issued_on", "do
 
 
 def may_act_for(account: Account, office_id: int) -> bool:
-    """Rule 9 (and 10): is ``office_id`` the account's registering office?"""
-    return account.registering_office_id is None or account.registering_office_id == office_id
+    """Rule 9 (and 10): is ``office_id`` the account's registering office? An account without one
+    (registered electronically while the operator designated no office) has none that may act."""
+    return account.registering_office_id is not None and account.registering_office_id == office_id
 
 
 def check_registering_office(account: Account, office_id: int) -> None:

@@ -18,7 +18,9 @@ from idp.settings import build_settings
 
 from . import outbox
 from .agency import create_agency_app
-from .seed import AGENCIES, DEMO_OFFICER_PASSWORD, DEMO_OFFICER_USERNAME, DEMO_PASSWORD, DEMO_USERNAME, seed
+from .seed import (
+    AGENCIES, DEMO_OFFICE_CODE, DEMO_OFFICER_PASSWORD, DEMO_OFFICER_USERNAME, DEMO_PASSWORD, DEMO_USERNAME, seed,
+)
 
 
 def _load_secrets(folder: Path) -> dict:
@@ -50,6 +52,8 @@ def demo_settings(port: int, folder: Path, store: dict):
             "database": {"url": f"sqlite:///{(folder / 'idp.sqlite3').resolve()}"},
             "keys": {"dir": "keys", "passphrase": store["keys_passphrase"]},
             "security": {"pairwise_secret": store["pairwise_secret"]},
+            # The demo office stands as the registering office of electronic registrations (rule 9).
+            "policy": {"electronic_registration_office": DEMO_OFFICE_CODE},
             # No mail server needed: mail is written to the outbox, which /demo/outbox/ shows.
             "mail": {"backend": "outbox", "outbox_dir": str((folder / "outbox").resolve())},
         }

@@ -15,6 +15,7 @@ from idp.extensions import db
 from idp.offices.models import Office
 from idp.offices.service import create_officer, find_officer, reset_totp
 
+DEMO_OFFICE_CODE = "DEMO-01"
 DEMO_USERNAME = "demo.polgar"
 DEMO_PASSWORD = "kek-alma-reggel-fut"
 DEMO_OFFICER_USERNAME = "demo.ugyintezo"
@@ -28,9 +29,9 @@ AGENCIES = (
 
 def seed(rt, secrets_store: dict, agency_base: dict[str, str]) -> None:
     now = rt.now()
-    office = db.session.scalar(select(Office).where(Office.code == "DEMO-01"))
+    office = db.session.scalar(select(Office).where(Office.code == DEMO_OFFICE_CODE))
     if office is None:
-        office = Office(code="DEMO-01", name="Demo Kormányablak, Budapest XI.", address="1117 Budapest, Demo utca 1.", created_at=now)
+        office = Office(code=DEMO_OFFICE_CODE, name="Demo Kormányablak, Budapest XI.", address="1117 Budapest, Demo utca 1.", created_at=now)
         db.session.add(office)
         db.session.flush()
     if find_by_username(db.session, DEMO_USERNAME) is None:

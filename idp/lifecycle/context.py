@@ -69,6 +69,8 @@ class Context:
     email_code_digest: KeyedDigest | None = None
     #: Delivers back-channel logout notices after a commit (``idp.oidc.backchannel.Dispatcher``).
     logout: Any = None
+    #: The office that stands as the registering office of electronic registrations ("" for none).
+    electronic_office_code: str = ""
     #: Slows down and refuses repeated failed checks of a password or code (``idp.sessions.throttle``).
     throttle: Any = None
 
@@ -88,6 +90,7 @@ def context_for(rt, session: Session, notifier: Notifier | None = None) -> Conte
         email_code_digest=rt.email_code_digest,
         logout=rt.logout,
         throttle=rt.throttle,
+        electronic_office_code=rt.settings.policy.electronic_registration_office,
     )
 
 

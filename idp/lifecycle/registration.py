@@ -7,8 +7,11 @@ password or the code; the code goes only by mail (``activation_code``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy import select
 
 from idp import audit
 from idp.accounts import activation, signed_registration
@@ -17,9 +20,11 @@ from idp.accounts.errors import AccountError
 from idp.accounts.models import Account
 from idp.accounts.personal import Registration, check_registration
 from idp.audit import Actor
-from idp.offices.models import Officer
+from idp.offices.models import Office, Officer
 
 from .context import Context, Mail, citizen_actor, contact_of, find_account, officer_actor, send, transaction
+
+log = logging.getLogger("idp.lifecycle")
 
 #: How far in the future a registration document's creation time may lie (the citizen's clock).
 CLOCK_SKEW = timedelta(minutes=5)
@@ -119,6 +124,7 @@ def register_electronically(ctx: Context, document_bytes: bytes, signature: byte
     """
     from idp.accounts.esign import verify_registration_signature  # pyHanko: about 0.3 s to import, so only here
 
+    office_id = _electronic_office(ctx)
     signed = signed_registration.parse(document_bytes)
     if signed.statement_version != ctx.statement_version:
         raise AccountError("statement_outdated")
@@ -152,9 +158,23 @@ def register_electronically(ctx: Context, document_bytes: bytes, signature: byte
             version=signed.statement_version, method=reg.STATEMENT_ELECTRONIC,
             signed_at=signer.signing_time.isoformat(),
         )
-        code = _complete(ctx, account, now, actor, office_id=None)
+        code = _complete(ctx, account, now, actor, office_id=office_id)
         password = activation.set_initial_password(account, ctx.passwords, now)
     return _sheet(ctx, account, password, code)
+
+
+def _electronic_office(ctx: Context) -> int | None:
+    """The registering office of an electronic registration (rule 9): the operator's designated
+    office, or none. A designated code that names no office is a configuration error: electronic
+    registration stops (``electronic_registration_unavailable``) rather than record no office."""
+    code = ctx.electronic_office_code
+    if not code:
+        return None
+    office_id = ctx.session.scalar(select(Office.id).where(Office.code == code))
+    if office_id is None:
+        log.error("policy.electronic_registration_office %r names no office: electronic registration refused", code)
+        raise AccountError("electronic_registration_unavailable")
+    return office_id
 
 
 def issue_activation_code(ctx: Context, officer: Officer, identifier: str, now: datetime) -> CodeIssued:

@@ -62,6 +62,9 @@ REASONS = {
     ),
     "document_expired": _l("The document has expired, so it cannot prove identity."),
     # electronic registration (rule 1, third channel)
+    "electronic_registration_unavailable": _l(
+        "Electronic registration is not available at the moment. Please register at a government office."
+    ),
     "statement_outdated": _l(
         "The document was made for an earlier version of the data-provision statement. Please download a new "
         "document and sign it again."
