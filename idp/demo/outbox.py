@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, abort, render_template
 from idp.mail import MailError, list_outbox, read_outbox
 from idp.runtime import runtime
 from idp.settings import resolve_path
-from idp.web.lifecycle_messages import format_moment
+from idp.web.formatting import format_moment
 
 bp = Blueprint("demo_outbox", __name__, url_prefix="/demo/outbox")
 

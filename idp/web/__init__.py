@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     from . import (
-        account, auth, client_registration, docs, errors, i18n, malformed, oauth, office, registration,
+        account, auth, client_registration, docs, errors, formatting, i18n, malformed, oauth, office, registration,
         second_factor, security, session,
     )
     from . import second_factor_settings  # noqa: F401  (its routes join the second_factor blueprint)
@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     malformed.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
+    formatting.init_app(app)
     session.init_app(app)
     errors.init_app(app)
     app.register_blueprint(oauth.bp)

@@ -5,7 +5,7 @@ access history. Every page needs a live sign-in session; every action is a CSRF-
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp.accounts.errors import AccountError
@@ -17,13 +17,11 @@ from idp.runtime import runtime
 
 from idp.clients import scopes as sc
 
-from . import lifecycle_messages, messages, session
-from .auth import _flash_reason
+from . import feedback, session
 from .forms import ConfirmForm, EndSessionForm, WithdrawConsentForm
 from .i18n import scope_label
 
 bp = Blueprint("account", __name__, url_prefix="/account")
-bp.context_processor(lifecycle_messages.helpers)
 
 ALL = "all"
 CHANNELS = {
@@ -71,7 +69,7 @@ def end_session():
     form = EndSessionForm()
     sso = session.current()
     if not form.validate():
-        _flash_reason("form_invalid")
+        feedback.refuse("form_invalid")
         return redirect(url_for("account.show"), 303)
     if form.sid.data == ALL:
         session.end_sessions(sso.account_id, "signed_out_everywhere", keep=sso.sid)
@@ -82,9 +80,9 @@ def end_session():
         return redirect(url_for("auth.signed_out"), 303)
     ended = session.end_sessions(sso.account_id, "signed_out_remotely", only=[form.sid.data])
     if not ended.sids:
-        _flash_reason("session_not_found")
+        feedback.refuse("session_not_found")
     else:
-        flash(str(messages.FORM_DONE["session_ended"]), "success")
+        feedback.done("session_ended")
     return redirect(url_for("account.show"), 303)
 
 
@@ -93,12 +91,12 @@ def withdraw():
     rt = runtime()
     form = WithdrawConsentForm()
     if not form.validate():
-        _flash_reason("form_invalid")
+        feedback.refuse("form_invalid")
         return redirect(url_for("account.show"), 303)
     try:
         agency = citizen.withdraw_consent(context_for(rt, db.session), session.current_account(), form.client_id.data, rt.now())
     except AccountError as exc:
-        _flash_reason(exc.reason)
+        feedback.refuse(exc)
         return redirect(url_for("account.show"), 303)
-    flash(str(messages.FORM_DONE["consent_withdrawn"]) % {"agency": agency}, "success")
+    feedback.done("consent_withdrawn", agency=agency)
     return redirect(url_for("account.show"), 303)

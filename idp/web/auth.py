@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask import session as form_session
 
 from idp.accounts import assurance
@@ -18,7 +18,7 @@ from idp.lifecycle.context import context_for
 from idp.oidc.responses import allow_form_target
 from idp.runtime import runtime
 
-from . import messages, session, stash
+from . import feedback, session, stash
 from .forms import ConfirmForm, LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
@@ -64,16 +64,6 @@ def _allow_return_to_agency(next_url: str | None) -> None:
         allow_form_target(redirect_uri)
 
 
-def _flash_error(text: str, field: str | None = None) -> None:
-    """``error:<field>`` when the message is about one input, so the page can tie it to that input."""
-    flash(text, f"error:{field}" if field else "error")
-
-
-def _flash_reason(reason: str, **values) -> None:
-    text = str(messages.FORM.get(reason, messages.FORM["form_invalid"])) % values
-    _flash_error(text, messages.FORM_FIELD.get(reason))
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     rt = runtime()
@@ -82,19 +72,19 @@ def login():
     back = url_for("auth.login", next=nxt) if nxt else url_for("auth.login")
     if request.method == "POST":
         if not form.validate():
-            _flash_reason("form_invalid")
+            feedback.refuse("form_invalid")
             return redirect(back, 303)
         username = form.username.data.strip()
         address = session.client_address()
         form_session["login_username"] = username
         verdict = rt.throttle.check(username, address)
         if not verdict.allowed:
-            _flash_reason("sign_in_throttled", seconds=verdict.retry_after)
+            feedback.refuse("sign_in_throttled", seconds=verdict.retry_after)
             return redirect(back, 303)
         account = accounts.verify_credentials(db.session, rt.passwords, username, form.password.data)
         if account is None:
             rt.throttle.failed(username, address)
-            _flash_reason("sign_in_failed")
+            feedback.refuse("sign_in_failed")
             return redirect(back, 303)
         rt.throttle.succeeded(username)
         form_session.pop("login_username", None)
@@ -148,9 +138,7 @@ def change_password():
     back = url_for("auth.change_password", next=nxt) if nxt else url_for("auth.change_password")
     if request.method == "POST":
         if not form.validate():
-            for name, errors in form.errors.items():
-                for error in errors:
-                    _flash_error(str(error), name if name in PasswordChangeForm.INPUTS else None)
+            feedback.form_errors(form, PasswordChangeForm.INPUTS)
             return redirect(back, 303)
         try:
             sso = session.current()
@@ -160,10 +148,10 @@ def change_password():
                 address=session.client_address(),
             )
         except AccountError as exc:
-            _flash_reason(exc.reason, min=MIN_LENGTH, **exc.details)
+            feedback.refuse(exc.reason, min=MIN_LENGTH, **exc.details)
             return redirect(back, 303)
         session.reauthenticated()
-        flash(str(messages.FORM_DONE["password_changed"]), "success")
+        feedback.done("password_changed")
         return redirect(nxt or url_for("auth.home"), 303)
     form.next.data = nxt or ""
     _allow_return_to_agency(nxt)

@@ -12,7 +12,7 @@ from idp.extensions import db
 from idp.lifecycle.context import Context, context_for
 from idp.runtime import runtime
 
-from . import lifecycle_messages as msgs
+from . import feedback
 from . import stash
 
 #: Where each page keeps its registration sheet: the office console's and the electronic
@@ -27,7 +27,7 @@ def context() -> Context:
 
 def refused(exc: AccountError, form, kind: str, back: str) -> Response:
     """Flash ``exc`` at the form's inputs, keep what was typed (no password), and go back (303)."""
-    msgs.flash_refusal(exc, form.labels())
+    feedback.refuse(exc, form.labels())
     stash.keep(kind, form.draft())
     return redirect(back, 303)
 

@@ -28,7 +28,8 @@ from idp.lifecycle.context import find_account
 from idp.offices.models import Office, Officer
 from idp.runtime import runtime
 
-from . import lifecycle_messages as msgs
+from . import feedback, messages
+from .formatting import document_types
 from . import session, stash
 from .citizen_forms import ActionForm
 from .lifecycle_pages import (
@@ -45,7 +46,6 @@ from .office_forms import (
 )
 
 bp = Blueprint("office", __name__, url_prefix="/office")
-bp.context_processor(msgs.helpers)
 
 SESSION_KEY = "office"
 #: The only page open without an officer.
@@ -80,7 +80,7 @@ def _guard():
     if officer is None:
         if SESSION_KEY in form_session:
             _end_console()
-            msgs.flash_reason("office_session_ended")
+            feedback.refuse("office_session_ended")
         return redirect(url_for("office.sign_in"), 303)
     g.officer = officer
     g.office = db.session.get(Office, officer.office_id)
@@ -104,19 +104,19 @@ def sign_in():
         throttled_as, address = f"officer:{username}", session.client_address()
         verdict = rt.throttle.check(throttled_as, address)
         if not verdict.allowed:
-            msgs.flash_reason("sign_in_throttled", seconds=verdict.retry_after)
+            feedback.refuse("sign_in_throttled", seconds=verdict.retry_after)
             return _refused_sign_in(username)
         try:
             officer = office.sign_in_officer(context(), username, form.password.data or "", form.code.data or "", rt.now())
         except AccountError as exc:
             rt.throttle.failed(throttled_as, address)
-            msgs.flash_refusal(exc)
+            feedback.refuse(exc)
             return _refused_sign_in(username)
         rt.throttle.succeeded(throttled_as)
         _end_console()  # nothing from before the sign-in carries over
         now = rt.now().timestamp()
         form_session[SESSION_KEY] = {"id": officer.id, "started": now, "seen": now}
-        msgs.flash_done("officer_signed_in", name=officer.display_name)
+        feedback.done("officer_signed_in", name=officer.display_name)
         return redirect(url_for("office.home"), 303)
     if _signed_in_officer() is not None:
         return redirect(url_for("office.home"), 303)
@@ -139,7 +139,7 @@ def _end_console() -> None:
 @bp.post("/sign-out")
 def sign_out():
     _end_console()
-    msgs.flash_done("officer_signed_out")
+    feedback.done("officer_signed_out")
     return redirect(url_for("office.sign_in"), 303)
 
 
@@ -198,13 +198,13 @@ def verify(number: str):
     try:
         account = registration.find_pre_registration(context(), number)
     except AccountError as exc:
-        msgs.flash_refusal(exc)
+        feedback.refuse(exc)
         return redirect(url_for("office.home"), 303)
     return render_template(
         "office/verify.html",
         account=account,
         form=VerifyForm(data=stash.take("verify") or {}),
-        types=msgs.document_types(),
+        types=document_types(),
         statement_version=rt.settings.policy.statement_version,
     )
 
@@ -226,7 +226,7 @@ def register():
     return render_template(
         "office/register.html",
         form=InPersonForm(data=stash.take("in_person") or {}),
-        types=msgs.document_types(),
+        types=document_types(),
         statement_version=rt.settings.policy.statement_version,
     )
 
@@ -251,7 +251,7 @@ def _account_page(identifier: str):
     try:
         account = find_account(context(), identifier)
     except AccountError as exc:
-        msgs.flash_refusal(exc)
+        feedback.refuse(exc)
         return redirect(url_for("office.home"), 303)
     may_change = account.is_live and may_act_for(account, g.officer.office_id)
     form = None
@@ -267,12 +267,12 @@ def _account_page(identifier: str):
         "office/account.html",
         account=account,
         form=form,
-        refusal=msgs.message("not_registering_office") if refused_here else None,
+        refusal=messages.message("not_registering_office") if refused_here else None,
         registering_office=registering,
         reactivation_due=reactivation_due,
         reactivate_form=ReactivateForm(data=stash.take("reactivate") or {}),
         action_form=ActionForm(),
-        types=msgs.document_types(),
+        types=document_types(),
     ), 403 if refused_here else 200
 
 
@@ -292,7 +292,7 @@ def account(identifier: str):
         )
     except AccountError as exc:
         return refused(exc, form, "change", back)
-    msgs.flash_done("data_changed" if changed.mail_sent else "data_changed_mail_failed")
+    feedback.done("data_changed" if changed.mail_sent else "data_changed_mail_failed")
     return redirect(back, 303)
 
 
@@ -302,14 +302,14 @@ def delete(identifier: str):
         try:
             deleted = office.delete_account(context(), g.officer, identifier, runtime().now())
         except AccountError as exc:
-            msgs.flash_refusal(exc)
+            feedback.refuse(exc)
             return redirect(url_for("office.account", identifier=identifier), 303)
-        msgs.flash_done("account_deleted", identifier=deleted.identifier)
+        feedback.done("account_deleted", identifier=deleted.identifier)
         return redirect(url_for("office.home"), 303)
     try:
         account = find_account(context(), identifier)
     except AccountError as exc:
-        msgs.flash_refusal(exc)
+        feedback.refuse(exc)
         return redirect(url_for("office.home"), 303)
     if not may_act_for(account, g.officer.office_id) or not account.is_live:
         return redirect(url_for("office.account", identifier=account.identifier), 303)
@@ -321,9 +321,9 @@ def new_activation_code(identifier: str):
     try:
         issued = registration.issue_activation_code(context(), g.officer, identifier, runtime().now())
     except AccountError as exc:
-        msgs.flash_refusal(exc)
+        feedback.refuse(exc)
     else:
-        msgs.flash_done("code_issued" if issued.mail_sent else "code_mail_failed")
+        feedback.done("code_issued" if issued.mail_sent else "code_mail_failed")
     return redirect(url_for("office.account", identifier=identifier), 303)
 
 

@@ -24,7 +24,8 @@ from idp.lifecycle import citizen, registration
 from idp.lifecycle.context import ACTIVATION_PATH, VALIDITY_PATH
 from idp.runtime import runtime
 
-from . import lifecycle_messages as msgs
+from . import feedback, messages
+from .formatting import document_types, format_day
 from . import session, stash
 from .citizen_forms import (
     ActionForm,
@@ -36,7 +37,6 @@ from .citizen_forms import (
 from .lifecycle_pages import ELECTRONIC_SHEET, context, keep_registration_sheet, refused, shown_once, take_sheet
 
 bp = Blueprint("registration", __name__)
-bp.context_processor(msgs.helpers)
 
 #: The electronic registration document the citizen downloads, signs and uploads back.
 DOCUMENT_NAME = "ugyfelkapu-regisztracio.txt"
@@ -103,7 +103,7 @@ def electronic():
         stash.keep("electronic_document", {"text": document.decode("utf-8")})
         return redirect(url_for("registration.electronic_sign"), 303)
     form = ElectronicRegistrationForm(data=stash.take("electronic") or {"locale": _page_locale()})
-    return render_template("citizen/electronic.html", form=form, types=msgs.document_types())
+    return render_template("citizen/electronic.html", form=form, types=document_types())
 
 
 @bp.get("/register/electronic/document")
@@ -126,7 +126,7 @@ def electronic_sign():
         try:
             sheet = registration.register_electronically(context(), document, signature, rt.now())
         except AccountError as exc:
-            msgs.flash_refusal(exc, form.labels())
+            feedback.refuse(exc, form.labels())
             return redirect(url_for("registration.electronic_sign"), 303)
         stash.drop("electronic_document")
         keep_registration_sheet(ELECTRONIC_SHEET, sheet)
@@ -158,19 +158,19 @@ def activate():
         form_session["activation_username"] = username
         verdict = rt.throttle.check(username, address)
         if not verdict.allowed:
-            msgs.flash_reason("sign_in_throttled", seconds=verdict.retry_after)
+            feedback.refuse("sign_in_throttled", seconds=verdict.retry_after)
             return redirect(url_for("registration.activate"), 303)
         try:
             account = citizen.activate(context(), username, form.initial_password.data or "", form.code.data or "", rt.now())
         except AccountError as exc:
             rt.throttle.failed(username, address)
-            msgs.flash_refusal(exc, form.labels())
+            feedback.refuse(exc, form.labels())
             return redirect(url_for("registration.activate"), 303)
         rt.throttle.succeeded(username)
         form_session.pop("activation_username", None)
         # Activation is the first sign-in (rule 6); the gate keeps agencies out until the new password (rule 7).
         session.begin(account, amr=[assurance.PWD], acr=assurance.LOW)
-        msgs.flash_done("activated")
+        feedback.done("activated")
         return redirect(url_for("auth.change_password"), 303)
     form = ActivationForm(data={"username": form_session.get("activation_username") or request.args.get("username", "")})
     return render_template("citizen/activate.html", form=form)
@@ -189,9 +189,9 @@ def validity():
         try:
             until = citizen.extend_validity(context(), account, rt.now())
         except AccountError as exc:
-            msgs.flash_refusal(exc)
+            feedback.refuse(exc)
             return redirect(url_for("registration.validity"), 303)
-        msgs.flash_done("validity_extended", date=msgs.format_day(until))
+        feedback.done("validity_extended", date=format_day(until))
         return redirect(url_for("registration.validity"), 303)
     try:
         check_extendable(account, rt.now(), rt.policy)
@@ -202,7 +202,7 @@ def validity():
         "citizen/validity.html",
         account=account,
         refusal=refusal,
-        message=msgs.message(refusal) if refusal else None,
+        message=messages.message(refusal) if refusal else None,
         password_expires_at=rt.policy.password_expires_at(account.password_changed_at),
         form=ActionForm(),
     )

@@ -14,7 +14,7 @@ A code of either kind is throttled like a password, under its own key
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from idp.accounts import assurance
 from idp.accounts.errors import AccountError
@@ -26,8 +26,8 @@ from idp.mail.message import masked
 from idp.runtime import runtime
 from idp.sessions import service as sessions
 
-from . import messages, session, stash
-from .auth import PENDING_SECONDS, SECOND_FACTOR_PENDING, _allow_return_to_agency, _client_of, _flash_reason, safe_next
+from . import feedback, session, stash
+from .auth import PENDING_SECONDS, SECOND_FACTOR_PENDING, _allow_return_to_agency, _client_of, safe_next
 from .forms import NextForm, SecondFactorCodeForm
 
 bp = Blueprint("second_factor", __name__)
@@ -64,13 +64,13 @@ def checked(account: Account, verb, *args):
     key, address = "second-factor:" + account.identifier, session.client_address()
     verdict = rt.throttle.check(key, address)
     if not verdict.allowed:
-        _flash_reason("sign_in_throttled", seconds=verdict.retry_after)
+        feedback.refuse("sign_in_throttled", seconds=verdict.retry_after)
         return REFUSED
     try:
         result = verb(context_for(rt, db.session), account, *args, rt.now())
     except AccountError as exc:
         rt.throttle.failed(key, address)
-        _flash_reason(exc.reason, **exc.details)
+        feedback.refuse(exc)
         return REFUSED
     rt.throttle.succeeded(key)
     session.reauthenticated()
@@ -84,12 +84,12 @@ def mail_code(account: Account, *, again: bool = False) -> None:
     try:
         sent = service.send_code(context_for(rt, db.session), account, rt.now(), again=again)
     except AccountError as exc:
-        _flash_reason(exc.reason, **exc.details)
+        feedback.refuse(exc)
         return
     if not sent:
-        _flash_reason("email_code_not_sent")
+        feedback.refuse("email_code_not_sent")
     elif again:
-        flash(str(messages.FORM_DONE["email_code_sent"]), "success")
+        feedback.done("email_code_sent")
 
 
 def step_up(sso, method: str) -> None:
@@ -128,7 +128,7 @@ def sign_in():
     form = SecondFactorCodeForm()
     if request.method == "POST":
         if not form.validate():
-            _flash_reason("form_invalid")
+            feedback.refuse("form_invalid")
             return redirect(here("second_factor.sign_in", nxt), 303)
         method = checked(account, service.verify, form.code.data.strip())
         if method is REFUSED:
@@ -163,5 +163,5 @@ def send_code():
     if NextForm().validate():
         mail_code(account, again=True)
     else:
-        _flash_reason("form_invalid")
+        feedback.refuse("form_invalid")
     return redirect(here("second_factor.sign_in", nxt), 303)

@@ -14,7 +14,7 @@ import base64
 import io
 
 import segno
-from flask import flash, g, redirect, render_template, request
+from flask import g, redirect, render_template, request
 
 from idp.accounts import assurance
 from idp.accounts.errors import AccountError
@@ -24,8 +24,8 @@ from idp.lifecycle.context import context_for
 from idp.runtime import runtime
 from idp.security import totp
 
-from . import messages, session, stash
-from .auth import _flash_reason, safe_next
+from . import feedback, session, stash
+from .auth import safe_next
 from .forms import NextForm, PasswordAndCodeForm, SecondFactorChangeForm, SecondFactorCodeForm
 from .second_factor import (
     PENDING_SECONDS, REFUSED, SETTINGS_PATH, address_of, bp, checked, here, mail_code, step_up,
@@ -49,7 +49,7 @@ def _qr_data_uri(uri: str) -> str:
 
 
 def _done(key: str) -> None:
-    flash(str(messages.FORM_DONE[key]), "success")
+    feedback.done(key)
 
 
 def _keep_codes(codes: list[str]) -> None:
@@ -66,13 +66,13 @@ def enrol():
     form = SecondFactorCodeForm()
     if request.method == "POST":
         if not form.validate():
-            _flash_reason("form_invalid")
+            feedback.refuse("form_invalid")
             return redirect(here("second_factor.enrol", nxt), 303)
         before = account.second_factor_method
         try:
             codes = service.confirm_enrolment(ctx, account, form.code.data.strip(), rt.now())
         except AccountError as exc:
-            _flash_reason(exc.reason)
+            feedback.refuse(exc)
             return redirect(here("second_factor.enrol", nxt), 303)
         sso = session.current()
         if sso is not None:
@@ -105,7 +105,7 @@ def change():
     form = SecondFactorChangeForm()
     nxt = safe_next(form.next.data)
     if not form.validate():
-        _flash_reason("form_invalid")
+        feedback.refuse("form_invalid")
         return redirect(here("second_factor.enrol", nxt), 303)
     verb, done = CHANGES[form.action.data]
     result = checked(account, verb, form.current_password.data, (form.code.data or "").strip())
@@ -133,7 +133,7 @@ def send_settings_code():
     if form.validate():
         mail_code(g.citizen, again=True)
     else:
-        _flash_reason("form_invalid")
+        feedback.refuse("form_invalid")
     target = "second_factor.recovery_codes" if form.page.data == "recovery" else "second_factor.enrol"
     return redirect(here(target, safe_next(form.next.data)), 303)
 
@@ -148,7 +148,7 @@ def recovery_codes():
     nxt = safe_next(request.values.get("next"))
     if request.method == "POST":
         if not form.validate():
-            _flash_reason("form_invalid")
+            feedback.refuse("form_invalid")
         else:
             codes = checked(account, service.renew_recovery_codes, form.current_password.data, form.code.data.strip())
             if codes is not REFUSED:

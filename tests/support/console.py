@@ -11,7 +11,7 @@ from datetime import date
 
 from idp.mail import list_outbox, read_outbox
 from idp.settings import resolve_path
-from idp.web import lifecycle_messages as msgs
+from idp.web import messages as msgs
 
 from .flows import csrf_of
 from .lifecycle import OfficerLogin
