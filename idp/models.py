@@ -4,6 +4,7 @@ from idp.accounts.models import Account
 from idp.accounts.records import ActivationCode, EmailCode, RecoveryCode, Reminder
 from idp.audit import AuditEvent
 from idp.clients.models import Client, InitialAccessToken
+from idp.interactions.models import Interaction
 from idp.oidc.models import AuthorizationCode, Consent, Token
 from idp.offices.models import Office, Officer
 from idp.sessions.models import SsoSession
@@ -17,6 +18,7 @@ __all__ = [
     "Consent",
     "EmailCode",
     "InitialAccessToken",
+    "Interaction",
     "Office",
     "Officer",
     "RecoveryCode",

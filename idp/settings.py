@@ -135,6 +135,17 @@ class TokenSettings:
     refresh_token_seconds: int = field(
         default=8 * 3600, metadata=_doc("Absolute lifetime of a refresh token family from the sign-in that started it.")
     )
+    pushed_request_seconds: int = field(
+        default=60,
+        metadata=_doc("Lifetime of a pushed authorization request's request_uri (RFC 9126 §2.2; at most 90 s)."),
+    )
+    require_pushed_authorization_requests: bool = field(
+        default=False,
+        metadata=_doc(
+            "Every client must push its authorization requests (RFC 9126 §5); a client can also be required "
+            "alone (idp clients add --require-par, or require_pushed_authorization_requests at registration)."
+        ),
+    )
 
 
 @dataclass
@@ -146,6 +157,13 @@ class SessionSettings:
         metadata=_doc(
             "Name of the sign-in session cookie. Empty: __Host-idp_session over https, "
             "idp_session over http (development)."
+        ),
+    )
+    interaction_seconds: int = field(
+        default=10 * 60,
+        metadata=_doc(
+            "How long an agency's request waits for the citizen (sign-in, second factor, consent) before "
+            "the citizen must start again at the agency."
         ),
     )
 
@@ -489,6 +507,10 @@ def _validate(s: Settings) -> None:
         raise SettingsError("logout.backchannel_timeout_seconds", "must be between 1 and 60")
     if any(w <= 0 for w in s.logout.backchannel_retry_seconds):
         raise SettingsError("logout.backchannel_retry_seconds", "every wait must be positive")
+    if not 1 <= s.tokens.pushed_request_seconds <= 90:
+        raise SettingsError("tokens.pushed_request_seconds", "must be between 1 and 90 (RFC 9126 §2.2)")
+    if not 60 <= s.session.interaction_seconds <= 3600:
+        raise SettingsError("session.interaction_seconds", "must be between 60 and 3600")
     if s.session.idle_seconds <= 0 or s.session.absolute_seconds < s.session.idle_seconds:
         raise SettingsError("session.absolute_seconds", "must be positive and at least session.idle_seconds")
     if s.is_https and s.session.cookie_name and not s.session.cookie_name.startswith("__Host-"):

@@ -125,7 +125,7 @@ def test_withdrawing_consent_revokes_the_agencys_tokens_and_the_next_sign_in_ask
     assert "Nemzeti Adó- és Vámhivatal" in page_text(client.get("/account"))  # the message names it
     assert db.session.scalar(select(Consent).where(Consent.client_pk == first.client.id)) is None
     assert first.userinfo(first_tokens["access_token"]).status_code == 401
-    again = first.authorize(scope="openid profile")
+    again = first.visit(scope="openid profile")
     assert again.status_code == 200 and b'name="decision"' in again.data
 
 

@@ -142,12 +142,12 @@ def validated(provider: Provider, token: str, audience: str) -> dict:
 # -- steps -----------------------------------------------------------------------------------
 
 
-def at(page, url_prefix: str) -> None:
-    page.wait_for_url(lambda url: url.startswith(url_prefix))
+at = bw.at
 
 
 def fill_sign_in(page, provider: Provider, account, agency_name: str | None = None) -> None:
-    at(page, provider.url("/login"))
+    """The sign-in form: the agency's interaction's when ``agency_name`` is given, else the direct one."""
+    at(page, bw.interaction_page(provider.base, "login") if agency_name else provider.url("/login"))
     if agency_name:
         assert agency_name in page.locator(".agency").inner_text()
     bw.step(page, "sign-in")
@@ -159,7 +159,7 @@ def fill_sign_in(page, provider: Provider, account, agency_name: str | None = No
 def allow(page, provider: Provider, agency: Agency) -> None:
     from playwright.sync_api import expect
 
-    at(page, provider.url("/authorize"))
+    at(page, bw.interaction_page(provider.base, "consent"))
     expect(page.locator(ALLOW)).to_be_visible()
     expect(page.locator("main .agency")).to_contain_text(agency.name)
     assert page.locator(PASSWORD_FIELD).count() == 0
@@ -193,7 +193,7 @@ def two_agencies_signed_in(page, provider: Provider, account):
     nav = make_agency(provider, NAV, "/nav/callback", "openid profile", name="NAV online")
     eeszt = make_agency(provider, EESZT, "/eeszt/callback", "openid email", name="EESZT")
     nav_claims = sign_in_at(page, account, nav)
-    with bw.watch(page, provider.url("/login")) as login_pages:
+    with bw.watch(page, bw.interaction_page(provider.base, "login")) as login_pages:
         eeszt_claims = sign_in_at(page, account, eeszt, password=False)  # single sign-on, consent only
     assert login_pages == []
     assert nav_claims["sid"] == eeszt_claims["sid"]
@@ -266,7 +266,7 @@ def test_withdrawing_consent_on_the_page_revokes_the_token_and_the_agency_asks_a
     assert eeszt.userinfo().status_code == 200  # the other agency's did not
 
     # The next request from the withdrawn agency asks again (the session lives: no password).
-    with bw.watch(page, provider.url("/login")) as login_pages:
+    with bw.watch(page, bw.interaction_page(provider.base, "login")) as login_pages:
         again = sign_in_at(page, account, nav, password=False, consent=True)
     assert login_pages == [] and again["sub"]
     # The other agency still signs the citizen in without asking.
@@ -361,12 +361,12 @@ def test_hungarian_first_english_by_the_switch_and_by_ui_locales(browsers, provi
     agency = make_agency(provider, NAV, "/nav/callback", "openid profile")
     fresh = browsers()
     fresh.goto(agency.authorization_url())
-    at(fresh, provider.url("/login"))
+    at(fresh, bw.interaction_page(provider.base, "login"))
     expect(fresh.locator("html")).to_have_attribute("lang", "hu")
     fresh.goto(agency.authorization_url(ui_locales="en"))
-    at(fresh, provider.url("/login"))
+    at(fresh, bw.interaction_page(provider.base, "login"))
     expect(fresh.locator("html")).to_have_attribute("lang", "en")
-    expect(fresh.locator("main h1")).to_have_text("Sign in")
+    expect(fresh.locator("main h1")).to_have_text("Sign in to Ügyfélkapu")
     expect(fresh.locator("label[for=username]")).to_have_text("Username")
     expect(fresh.locator("main .agency")).to_contain_text(NAV)
     bw.step(fresh, "sign-in-ui-locales-en")

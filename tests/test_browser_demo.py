@@ -72,13 +72,12 @@ def page(chromium, request):
 # --- steps -------------------------------------------------------------------
 
 
-def at(page, url_prefix: str) -> None:
-    page.wait_for_url(lambda url: url.startswith(url_prefix))
+at = bw.at
 
 
 def sign_in_form(page, demo: Demo, agency_name: str) -> None:
     """The provider's sign-in page, for the agency: fill it by the autocomplete tokens and submit."""
-    at(page, f"{demo.provider}/login")
+    at(page, bw.interaction_page(demo.provider, "login"))
     assert agency_name in page.locator(".agency").inner_text()
     bw.step(page, "login")
     page.fill(USERNAME, DEMO_USERNAME)
@@ -87,7 +86,7 @@ def sign_in_form(page, demo: Demo, agency_name: str) -> None:
 
 
 def consent(page, demo: Demo, agency_name: str) -> None:
-    at(page, f"{demo.provider}/authorize")
+    at(page, bw.interaction_page(demo.provider, "consent"))
     page.locator(ALLOW).wait_for()
     assert agency_name in page.locator("main").inner_text()
     assert page.locator(PASSWORD).count() == 0
@@ -127,7 +126,7 @@ def test_demo_flow_sign_in_single_sign_on_and_sign_out(page, demo):
     assert userinfo1["family_name"] == "Kovács"
 
     # Agency 2: consent for the new agency, but no password prompt (single sign-on).
-    with bw.watch(page, f"{demo.provider}/login") as login_pages:
+    with bw.watch(page, bw.interaction_page(demo.provider, "login")) as login_pages:
         page.goto(f"{demo.agency2}/")
         page.click("#login")
         consent(page, demo, demo.name2)
@@ -164,7 +163,7 @@ def test_sign_in_form_by_keyboard_only_with_visible_focus(page, demo):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "login"
     page.keyboard.press("Enter")
-    at(page, f"{demo.provider}/login")
+    at(page, bw.interaction_page(demo.provider, "login"))
 
     # The first Tab stop is the skip link; the username field is reached within a few more.
     page.keyboard.press("Tab")
@@ -184,7 +183,7 @@ def test_sign_in_form_by_keyboard_only_with_visible_focus(page, demo):
     page.keyboard.press("Enter")
 
     # Consent by keyboard too: Tab to "Allow", Enter.
-    at(page, f"{demo.provider}/authorize")
+    at(page, bw.interaction_page(demo.provider, "consent"))
     page.locator(ALLOW).wait_for()
     for _ in range(10):
         if page.evaluate("document.activeElement.name === 'decision' && document.activeElement.value === 'allow'"):
@@ -218,7 +217,7 @@ def test_logout_without_genuine_hint_asks_for_confirmation(page, demo):
     at(page, f"{demo.provider}/")
 
     # Still signed in at the provider: agency 1 (consent remembered) signs in without a password.
-    with bw.watch(page, f"{demo.provider}/login") as login_pages:
+    with bw.watch(page, bw.interaction_page(demo.provider, "login")) as login_pages:
         page.goto(f"{demo.agency1}/login")
         assert signed_in_at(page, demo.agency1)["sid"] == claims1["sid"]
     assert login_pages == []
@@ -233,7 +232,7 @@ def test_logout_without_genuine_hint_asks_for_confirmation(page, demo):
     agency_session_ended(page, demo.agency1)
     # A new sign-in at agency 2 asks for the password again: the provider's session ended.
     page.goto(f"{demo.agency2}/login")
-    at(page, f"{demo.provider}/login")
+    at(page, bw.interaction_page(demo.provider, "login"))
     page.locator(PASSWORD).wait_for()
 
 

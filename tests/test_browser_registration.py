@@ -106,8 +106,7 @@ def accessible(page, name: str) -> None:
     assert not serious, f"{name}: {serious}"
 
 
-def at(page, url_prefix: str) -> None:
-    page.wait_for_url(lambda url: url.startswith(url_prefix))
+at = bw.at
 
 
 def submit(page) -> None:
@@ -208,7 +207,7 @@ def test_pre_registration_to_activation_to_an_agency(browsers, site, smtp):
     # and leads the citizen to the password page, then back to the agency.
     citizen.goto(f"{site['agency']}/")
     citizen.click("#login")
-    at(citizen, f"{provider}/authorize")
+    at(citizen, bw.interaction_page(provider, "fix"))
     accessible(citizen, "fix-initial-password")
     with citizen.expect_navigation():
         citizen.locator("ul.reasons a.button").click()
@@ -218,7 +217,7 @@ def test_pre_registration_to_activation_to_an_agency(browsers, site, smtp):
     citizen.fill("#confirm_password", NEW_PASSWORD)
     submit(citizen)
 
-    at(citizen, f"{provider}/authorize")
+    at(citizen, bw.interaction_page(provider, "consent"))
     citizen.locator("button[name=decision][value=allow]").click()
     at(citizen, f"{site['agency']}/")
     citizen.locator("#id-token-claims").wait_for()

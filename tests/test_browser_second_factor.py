@@ -145,7 +145,7 @@ def test_sign_in_with_an_authenticator_code_via_an_agency(page, site, clock):
     page.fill("input[autocomplete=username]", citizen.account.username)
     page.fill("input[autocomplete=current-password]", PASSWORD)
     page.locator(SUBMIT).click()
-    page.wait_for_url(f"{base}/login/second-factor**")
+    bw.at(page, bw.interaction_page(base, "second-factor"))
     assert agency.client.name in page.locator(".agency").inner_text()
     type_code(page, pyotp.TOTP(secret).at(clock.now()))
     claims = agency.id_token(back_at_the_agency(page, agency))
@@ -189,7 +189,7 @@ def test_step_up_for_an_agency_asking_for_substantial_asks_only_for_a_code(page,
     db.session.commit()  # signed in with the password alone
     page.context.add_cookies([{"name": rt.settings.session_cookie_name, "value": cookie, "url": base}])
     page.goto(agency.authorization_url(acr_values=SUBSTANTIAL))
-    page.wait_for_url(f"{base}/login/second-factor**")
+    bw.at(page, bw.interaction_page(base, "second-factor"))
     assert page.locator("input[type=password]").count() == 0
     bw.step(page, "step-up")
     type_code(page, pyotp.TOTP(secret).at(clock.now()))
@@ -205,7 +205,7 @@ def test_sign_in_with_an_emailed_code(page, site, clock):
     page.fill("input[autocomplete=username]", citizen.account.username)
     page.fill("input[autocomplete=current-password]", PASSWORD)
     page.locator(SUBMIT).click()
-    page.wait_for_url(f"{base}/login/second-factor**")
+    bw.at(page, bw.interaction_page(base, "second-factor"))
     assert "valid for 10 minutes" in page.locator("#mailed").inner_text()
     bw.step(page, "email-code")
     type_code(page, citizen.emailed_code())

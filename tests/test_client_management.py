@@ -82,9 +82,9 @@ def test_the_sensitive_scope_is_released_only_after_approval_and_consent(app, cl
     # Approved, but the citizen has not consented to it yet.
     refused = agency.authorize(scope=NATURAL, prompt="none")
     assert "error=consent_required" in refused.headers["Location"]
-    page = agency.authorize(scope=NATURAL)
+    page = agency.visit(scope=NATURAL)
     assert page.status_code == 200 and b'name="decision"' in page.data
-    tokens = agency.exchange(agency.code_from(agency.consent(page))).get_json()
+    tokens = agency.exchange(agency.code_from(agency.follow(agency.consent(page)))).get_json()
     assert "natural_identity" in tokens["scope"].split()
     assert agency.userinfo(tokens["access_token"]).get_json()["birth_family_name"] == "Nagy"
     assert [e.details["scope"] for e in events(db.session, event="client_scope_approved")] == ["natural_identity"]

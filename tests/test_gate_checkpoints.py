@@ -110,7 +110,7 @@ def codes_issued(db) -> int:
 def test_authorization_endpoint_shows_what_to_do_and_issues_no_code(condition, citizen, agency, app, rt, db):
     stop(condition, citizen, rt, db)
     citizen.signed_in_quickly()
-    page = agency.authorize(ui_locales="en")
+    page = agency.visit(ui_locales="en")
     assert page.status_code == 200
     assert "Location" not in page.headers
     html = page.get_data(as_text=True)
@@ -197,7 +197,7 @@ ASK_SECOND_FACTOR = {
 @pytest.mark.parametrize("ask", ASK_SECOND_FACTOR.values(), ids=[f"acr_insufficient-{k}" for k in ASK_SECOND_FACTOR])
 def test_password_alone_does_not_meet_a_second_factor_request(ask, citizen, agency, app, db):
     citizen.signed_in_quickly(amr=("pwd",))
-    page = agency.authorize(ui_locales="en", **ask)
+    page = agency.visit(ui_locales="en", **ask)
     assert page.status_code == 200
     assert gate_message(app, "acr_insufficient") in page.get_data(as_text=True)
     silent = query_of(agency.authorize(prompt="none", **ask).headers["Location"])
@@ -244,15 +244,15 @@ def change_password_through_form(http, link: str, current: str = PASSWORD):
 def test_initial_password_changed_then_the_agency_gets_a_code(client, rt, agency, db):
     citizen = Citizen(client, rt, make_account(rt, initial_password=True))
     assert citizen.sign_in().status_code == 303
-    page = agency.authorize()
+    page = agency.visit()
     assert page.status_code == 200 and codes_issued(db) == 0
     done = change_password_through_form(client, follow_fix_link(page))
     assert done.status_code == 303
     back = done.headers["Location"]
-    assert back.startswith("/authorize?")
-    resumed = client.get(back)
+    assert back.startswith("/interaction/")  # the resume step of the agency's request
+    resumed = agency.follow(client.get(back))
     if resumed.status_code == 200 and b'name="decision"' in resumed.data:
-        resumed = agency.consent(resumed)
+        resumed = agency.follow(agency.consent(resumed))
     code = agency.code_from(resumed)
     exchange = agency.exchange(code)
     assert exchange.status_code == 200, exchange.get_json()
@@ -263,7 +263,7 @@ def test_initial_password_changed_then_the_agency_gets_a_code(client, rt, agency
 def test_expired_password_renewed_within_grace_then_the_agency_gets_a_code(condition, client, rt, agency, db):
     citizen = Citizen(client, rt, make_account(rt, valid_for=None, password_age=timedelta(days=740)))
     citizen.signed_in_quickly()
-    page = agency.authorize()
+    page = agency.visit()
     assert page.status_code == 200 and codes_issued(db) == 0
     assert change_password_through_form(client, follow_fix_link(page)).status_code == 303
     assert agency.exchange(agency.get_code()).status_code == 200
@@ -273,7 +273,7 @@ def test_expired_password_renewed_within_grace_then_the_agency_gets_a_code(condi
 def test_beyond_grace_the_page_offers_no_password_change(condition, client, rt, agency):
     citizen = Citizen(client, rt, make_account(rt, valid_for=None, password_age=timedelta(days=800)))
     citizen.signed_in_quickly()
-    page = agency.authorize()
+    page = agency.visit()
     assert page.status_code == 200
     assert LINK.search(page.get_data(as_text=True)) is None
 
@@ -283,8 +283,8 @@ def test_beyond_grace_the_password_cannot_be_renewed_online(condition, client, r
     """Rule 8 (2009): beyond the grace the citizen must reactivate in person, not by a new password."""
     citizen = Citizen(client, rt, make_account(rt, valid_for=None, password_age=timedelta(days=800)))
     citizen.signed_in_quickly()
-    page = agency.authorize()
-    resume = re.search(r'href="(/authorize\?[^"]+)"', page.get_data(as_text=True)).group(1)
+    page = agency.visit()
+    resume = re.search(r'href="(/interaction/[^"/]+)"', page.get_data(as_text=True)).group(1)
     link = "/account/password?" + urlencode({"next": unescape(resume)})
     assert change_password_through_form(client, link).status_code == 303
     db.session.refresh(citizen.account)

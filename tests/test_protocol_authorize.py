@@ -19,8 +19,9 @@ from .support.protocol import (
     hidden_inputs,
     id_token_claims,
     login_location,
-    next_of,
+    page_location,
     redirected_params,
+    resume_of,
 )
 
 REDIRECT = "https://agency.example.hu/callback"
@@ -181,11 +182,11 @@ def test_garbage_id_token_hint_is_invalid_request(citizen, agency, rt, hint, sig
 
 
 def sign_in_again(citizen, response):
-    """Follow a request sent to the sign-in page: sign in, then come back to /authorize."""
-    resume = next_of(login_location(response))
-    back = citizen.sign_in(next_url=resume)
-    assert back.status_code == 303 and back.headers["Location"] == resume
-    return citizen.http.get(resume)
+    """Follow a request sent to its interaction's sign-in page: sign in there, then resume it."""
+    login = login_location(response)
+    back = citizen.sign_in_at(login)
+    assert back.status_code == 303 and back.headers["Location"] == resume_of(login)
+    return citizen.http.get(resume_of(login))
 
 
 def test_prompt_login_forces_sign_in_and_new_session(citizen, agency, rt):
@@ -236,51 +237,47 @@ def test_max_age_not_exceeded_issues_code_directly(citizen, agency, rt):
     assert claims["auth_time"] == first["auth_time"]
 
 
-def test_prompt_login_resume_url_yields_no_code_without_a_fresh_sign_in(citizen, agency, rt):
-    """Security finding 2: whoever holds the browser's session opens the resume URL instead of
-    signing in. The request still demands a sign-in begun after it arrived."""
+def test_prompt_login_resume_step_yields_no_code_without_a_fresh_sign_in(citizen, agency, rt):
+    """Security finding 2: whoever holds the browser's session opens the resume step instead of
+    signing in. The interaction keeps the requirement: a sign-in begun after the request arrived."""
     citizen.signed_in_quickly()
     agency.get_code()
     rt.clock.advance(seconds=60)
-    resume = next_of(login_location(agency.authorize(prompt="login")))
+    resume = resume_of(login_location(agency.authorize(prompt="login")))
     rt.clock.advance(seconds=5)
-    again = citizen.http.get(resume)
-    assert next_of(login_location(again)) is not None  # sent to sign in again, no code
+    assert login_location(citizen.http.get(resume))  # sent to sign in again, no code
 
 
 @pytest.mark.parametrize("max_age", ["0", "30"])
-def test_max_age_resume_url_yields_no_code_without_a_fresh_sign_in(citizen, agency, rt, max_age):
+def test_max_age_resume_step_yields_no_code_without_a_fresh_sign_in(citizen, agency, rt, max_age):
     citizen.signed_in_quickly()
     agency.get_code()
     rt.clock.advance(seconds=60)
-    resume = next_of(login_location(agency.authorize(max_age=max_age)))
-    assert next_of(login_location(citizen.http.get(resume))) is not None
+    resume = resume_of(login_location(agency.authorize(max_age=max_age)))
+    rt.clock.advance(seconds=5)
+    assert login_location(citizen.http.get(resume))
 
 
-def test_replayed_resume_url_after_the_sign_in_yields_no_second_code(citizen, agency, rt):
+def test_replayed_resume_step_after_the_sign_in_yields_no_second_code(citizen, agency, rt):
     citizen.signed_in_quickly()
     agency.get_code()
     rt.clock.advance(seconds=60)
     response = agency.authorize(prompt="login")
-    resume = next_of(login_location(response))
+    resume = resume_of(login_location(response))
     assert agency.code_from(sign_in_again(citizen, response))
     replay = citizen.http.get(resume)
-    assert replay.status_code in (302, 303)
-    assert "code" not in redirected_params(replay, agency.redirect_uri)
+    assert replay.status_code == 410 and "Location" not in replay.headers
 
 
-def test_reauthentication_mark_cannot_be_moved_to_another_request(citizen, agency, rt):
-    """The resume URL's mark is bound to its request: attached to a new request it counts for nothing."""
+def test_a_sign_in_page_of_another_request_does_not_satisfy_prompt_login(citizen, agency, rt):
+    """A sign-in made for one request is not a sign-in after another request that asked later."""
     citizen.signed_in_quickly()
     agency.get_code()
     rt.clock.advance(seconds=60)
-    first = next_of(login_location(agency.authorize(prompt="login")))
-    mark = dict(p.split("=", 1) for p in first.split("?", 1)[1].split("&"))["reauth_mark"]
-    sign_in_again(citizen, agency.authorize(prompt="login"))  # a fresh session exists now
+    first = login_location(agency.authorize(prompt="login"))
+    citizen.sign_in_at(first)
     rt.clock.advance(seconds=60)
-    params = agency.authorize_params(prompt="login")
-    moved = citizen.http.get("/authorize?" + urlencode(params) + "&reauth_mark=" + mark)
-    assert next_of(login_location(moved)) is not None
+    assert login_location(agency.authorize(prompt="login"))
 
 
 # -- Consent -------------------------------------------------------------------------------------
@@ -293,26 +290,27 @@ def is_consent_page(response) -> bool:
 def test_prompt_consent_asks_again_after_consent_was_given(citizen, agency):
     citizen.signed_in_quickly()
     agency.get_code()
-    assert not is_consent_page(agency.authorize())
-    page = agency.authorize(prompt="consent")
+    assert not is_consent_page(agency.visit())
+    page = agency.visit(prompt="consent")
     assert is_consent_page(page)
-    assert agency.code_from(agency.consent(page))
+    assert agency.code_from(agency.follow(agency.consent(page)))
 
 
 def test_deny_returns_access_denied(citizen, agency, rt):
     citizen.signed_in_quickly()
-    page = agency.authorize()
+    page = agency.visit()
     assert is_consent_page(page)
     assert_redirected_error(agency, rt, agency.consent(page, decision="deny"), "access_denied")
-    assert is_consent_page(agency.authorize()), "a denial is not remembered as consent"
+    assert is_consent_page(agency.visit()), "a denial is not remembered as consent"
 
 
 def test_consent_decision_without_csrf_token_is_refused(citizen, agency):
     citizen.signed_in_quickly()
-    agency.authorize()
-    response = agency.http.post("/authorize", data={**agency.last_params, "decision": "allow"})
+    consent = page_location(agency.authorize(), "consent")
+    response = agency.http.post(consent, data={"decision": "allow"})
     assert response.status_code == 400
     assert "Location" not in response.headers
+    assert is_consent_page(agency.http.get(consent)), "nothing was decided"
 
 
 def test_sensitive_scope_not_allowed_is_dropped_silently(citizen, agency):
@@ -338,7 +336,7 @@ def test_sensitive_scope_granted_to_approved_client(client, citizen, rt):
 def test_form_post_returns_autosubmit_form_to_redirect_uri(citizen, agency, rt):
     citizen.signed_in_quickly()
     agency.get_code()
-    response = agency.authorize(response_mode="form_post")
+    response = agency.visit(response_mode="form_post")
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert "Location" not in response.headers
     page = response.get_data(as_text=True)
@@ -353,7 +351,7 @@ def test_form_post_escapes_agency_supplied_values(citizen, agency):
     citizen.signed_in_quickly()
     agency.get_code()
     hostile = '"><script>alert(1)</script>'
-    page = agency.authorize(response_mode="form_post", state=hostile).get_data(as_text=True)
+    page = agency.visit(response_mode="form_post", state=hostile).get_data(as_text=True)
     assert "<script>alert(1)" not in page
     assert hidden_inputs(page)["state"] == hostile
 
@@ -383,7 +381,7 @@ def test_agency_name_on_sign_in_and_consent_pages(client, rt):
     sign_in_page = client.get(login_location(agency.authorize()))
     assert "Nemzeti Adóhivatal Teszt" in sign_in_page.get_data(as_text=True)
     Citizen(client, rt, make_account(rt)).signed_in_quickly()
-    consent_page = agency.authorize()
+    consent_page = agency.visit()
     assert is_consent_page(consent_page)
     assert "Nemzeti Adóhivatal Teszt" in consent_page.get_data(as_text=True)
 

@@ -15,9 +15,9 @@ def decode(rt, id_token):
 
 def test_sign_in_consent_and_tokens(citizen, agency, rt):
     citizen.signed_in_quickly()
-    page = agency.authorize()
+    page = agency.visit()
     assert page.status_code == 200 and b'name="decision"' in page.data
-    code = agency.code_from(agency.consent(page))
+    code = agency.code_from(agency.follow(agency.consent(page)))
     response = agency.exchange(code)
     assert response.status_code == 200, response.get_json()
     assert response.headers["Cache-Control"] == "no-store"
@@ -67,8 +67,11 @@ def test_userinfo_without_a_token_answers_401_with_www_authenticate(client):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_a_redirect_after_the_consent_post_is_a_303(citizen, agency):
+def test_every_redirect_after_a_consent_post_is_a_303(citizen, agency, rt):
+    """RFC 9700 §4.12: after a POST the browser must GET the next address, never re-send the form."""
     citizen.signed_in_quickly()
-    response = agency.consent(agency.authorize())
-    assert response.status_code == 303
-    assert agency.code_from(response)
+    allowed = agency.consent(agency.visit())
+    assert allowed.status_code == 303  # to the resume step, which answers the agency by GET
+    assert agency.code_from(agency.follow(allowed))
+    denied = agency.consent(agency.visit(scope="openid address"), decision="deny")
+    assert denied.status_code == 303 and denied.headers["Location"].startswith(agency.redirect_uri)

@@ -14,6 +14,7 @@ from idp.security import totp
 from idp.sessions.models import SsoSession
 
 from .support.flows import csrf_of, query_of
+from .support.protocol import page_location, resume_of
 
 
 def decode(rt, id_token):
@@ -128,16 +129,12 @@ def test_enrolment_page_needs_a_signed_in_citizen(client):
 def test_step_up_raises_the_session_and_the_id_token_says_substantial(citizen, agency, rt, db):
     secret, _codes = citizen.with_second_factor()
     citizen.signed_in_quickly()  # a password-only session: low
-    response = agency.authorize(acr_values=assurance.SUBSTANTIAL)
-    assert response.status_code == 303
-    location = response.headers["Location"]
-    assert location.startswith("/login/second-factor")
-    resume = query_of(location)["next"]
-    response = citizen.second_step(totp.code_at(secret, rt.now()), next_url=resume)
-    assert response.status_code == 303 and response.headers["Location"] == resume
-    response = citizen.http.get(resume)
+    location = page_location(agency.authorize(acr_values=assurance.SUBSTANTIAL), "second-factor")
+    response = citizen.second_step(totp.code_at(secret, rt.now()), page_url=location)
+    assert response.status_code == 303 and response.headers["Location"] == resume_of(location)
+    response = agency.follow(response)
     if response.status_code == 200 and b'name="decision"' in response.data:
-        response = agency.consent(response)
+        response = agency.follow(agency.consent(response))
     tokens = agency.exchange(agency.code_from(response)).get_json()
     claims = decode(rt, tokens["id_token"])
     assert claims["acr"] == assurance.SUBSTANTIAL
@@ -149,13 +146,12 @@ def test_essential_acr_claim_asks_for_the_code_too(citizen, agency):
     citizen.with_second_factor()
     citizen.signed_in_quickly()
     claims = json.dumps({"id_token": {"acr": {"essential": True, "values": [assurance.SUBSTANTIAL]}}})
-    response = agency.authorize(claims=claims)
-    assert response.status_code == 303 and response.headers["Location"].startswith("/login/second-factor")
+    assert page_location(agency.authorize(claims=claims), "second-factor")
 
 
 def test_a_citizen_without_a_second_factor_is_led_to_enrol(citizen, agency):
     citizen.signed_in_quickly()
-    response = agency.authorize(acr_values=assurance.SUBSTANTIAL)
+    response = agency.visit(acr_values=assurance.SUBSTANTIAL)
     assert response.status_code == 200
     assert 'href="/account/second-factor?next=' in response.get_data(as_text=True)
 
@@ -181,7 +177,7 @@ def test_recovery_codes_cross_the_redirect_sealed_not_in_the_cookie_in_clear(cit
 
 def test_enrolling_from_the_fix_page_resumes_the_authorization_at_substantial(citizen, agency, rt):
     citizen.signed_in_quickly()
-    fix = agency.authorize(acr_values=assurance.SUBSTANTIAL).get_data(as_text=True)
+    fix = agency.visit(acr_values=assurance.SUBSTANTIAL).get_data(as_text=True)
     enrol_url = re.search(r'href="(/account/second-factor\?next=[^"]+)"', fix).group(1).replace("&amp;", "&")
     html = citizen.http.get(enrol_url).get_data(as_text=True)
     secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', html).group(1)
@@ -191,10 +187,10 @@ def test_enrolling_from_the_fix_page_resumes_the_authorization_at_substantial(ci
         data={"csrf_token": csrf_of(html), "code": totp.code_at(secret, rt.now()), "next": resume},
     )
     page = citizen.http.get(done.headers["Location"]).get_data(as_text=True)
-    assert 'class="button primary" href="/authorize?' in page  # "Continue to the agency"
-    response = citizen.http.get(resume)
+    assert f'class="button primary" href="{resume}"' in page  # "Continue to the agency"
+    response = agency.follow(citizen.http.get(resume))
     if response.status_code == 200 and b'name="decision"' in response.data:
-        response = agency.consent(response)
+        response = agency.follow(agency.consent(response))
     claims = decode(rt, agency.exchange(agency.code_from(response)).get_json()["id_token"])
     assert claims["acr"] == assurance.SUBSTANTIAL and claims["amr"] == ["pwd", "otp"]
 

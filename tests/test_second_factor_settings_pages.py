@@ -134,21 +134,21 @@ def test_a_citizen_on_codes_by_email_asked_for_substantial_moves_to_an_app_and_b
     citizen = english
     citizen.with_email_factor()
     citizen.signed_in_quickly(amr=("pwd", "email"))
-    fix = agency.authorize(acr_values=assurance.SUBSTANTIAL).get_data(as_text=True)
+    fix = agency.visit(acr_values=assurance.SUBSTANTIAL).get_data(as_text=True)
     settings_url = re.search(r'href="(/account/second-factor\?next=[^"]+)"', fix).group(1).replace("&amp;", "&")
     resume = query_of(settings_url)["next"]
     page = shown(citizen, settings_url)
     assert re.search(r'id="action-app"[^>]*checked', page) and "accepts only an authenticator app" in page
-    assert 'href="/authorize?' not in page  # no way on until the app is set up
+    assert f'href="{resume}"' not in page  # no way on until the app is set up
     submit(citizen, settings_url, SETTINGS + "/send-code", next=resume)
     change(citizen, "app", citizen.emailed_code(), next_url=resume)
     secret = new_secret(shown(citizen, settings_url))
     done = confirm(citizen, totp.code_at(secret, rt.now()), next_url=resume)
-    assert 'class="button primary" href="/authorize?' in shown(citizen, done.headers["Location"])
+    assert f'class="button primary" href="{resume}"' in shown(citizen, done.headers["Location"])
     assert refresh(db, citizen).second_factor_method == assurance.OTP
-    response = citizen.http.get(resume)
+    response = agency.follow(citizen.http.get(resume))
     if response.status_code == 200 and b'name="decision"' in response.data:
-        response = agency.consent(response)
+        response = agency.follow(agency.consent(response))
     claims = decode(rt, agency.exchange(agency.code_from(response)).get_json()["id_token"])
     assert claims["acr"] == assurance.SUBSTANTIAL and claims["amr"] == ["pwd", "email", "otp"]
     assert len(sessions_of(db, citizen.account)) == 1

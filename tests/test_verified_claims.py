@@ -145,7 +145,7 @@ def test_the_consent_page_names_verified_claims_in_plain_words(lang, label, clie
     c, secret = make_client(rt, scopes=APPROVED)
     agency = Agency(client, c, secret)
     Citizen(client, rt, account).signed_in_quickly()
-    page = agency.authorize(scope=SCOPE, ui_locales=lang)
+    page = agency.visit(scope=SCOPE, ui_locales=lang)
     html = page.get_data(as_text=True)
     assert 'name="decision"' in html
     assert label in html

@@ -46,6 +46,7 @@ class ClientMetadata:
     sector_identifier_uri: str | None = None
     backchannel_logout_uri: str | None = None
     application_type: str = "web"
+    require_pushed_authorization_requests: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -191,6 +192,13 @@ def _string(data: dict, name: str, *, default: str | None = None, limit: int = 5
     return value
 
 
+def _boolean(data: dict, name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise MetadataError("invalid_client_metadata", f"{name} must be true or false")
+    return value
+
+
 def _strings(data: dict, name: str, *, error: str = "invalid_client_metadata", default=()) -> list[str]:
     value = data.get(name)
     if value is None:
@@ -233,4 +241,5 @@ def from_registration_request(data) -> ClientMetadata:
         sector_identifier_uri=_string(data, "sector_identifier_uri"),
         backchannel_logout_uri=_string(data, "backchannel_logout_uri"),
         application_type=_string(data, "application_type", default="web"),
+        require_pushed_authorization_requests=_boolean(data, "require_pushed_authorization_requests"),
     )

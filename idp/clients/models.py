@@ -50,6 +50,8 @@ class Client(Base):
     jwks: Mapped[dict | None] = mapped_column(JSON)
     jwks_uri: Mapped[str | None] = mapped_column(String(500))
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    #: Its authorization requests must be pushed (RFC 9126 §5).
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     created_via: Mapped[str] = mapped_column(String(16), default=CLI)
     #: Digest of the RFC 7592 registration access token (dynamically registered clients only).
     registration_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -101,6 +103,7 @@ class Client(Base):
             "id_token_signed_response_alg": self.id_token_signed_response_alg,
             "subject_type": self.subject_type,
             "application_type": self.application_type,
+            "require_pushed_authorization_requests": bool(self.require_pushed_authorization_requests),
             **{
                 name: value
                 for name, value in (

@@ -78,6 +78,7 @@ def create_client(
         jwks=meta.jwks,
         jwks_uri=meta.jwks_uri,
         backchannel_logout_uri=meta.backchannel_logout_uri,
+        require_pushed_authorization_requests=meta.require_pushed_authorization_requests,
         created_via=created_via,
         created_at=now,
         updated_at=now,
@@ -124,6 +125,7 @@ def update_client(session: Session, now: datetime, client: Client, meta: ClientM
     client.jwks = meta.jwks
     client.jwks_uri = meta.jwks_uri
     client.backchannel_logout_uri = meta.backchannel_logout_uri
+    client.require_pushed_authorization_requests = meta.require_pushed_authorization_requests
     if secret:
         client.secret_digest = digest(secret)
     elif not _needs_secret(meta):

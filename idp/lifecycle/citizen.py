@@ -26,9 +26,14 @@ from .context import Context, Mail, citizen_actor, contact_of, send, transaction
 from .throttling import guarded, password_key
 
 
-def activate(ctx: Context, username: str, initial_password: str, code: str, now: datetime) -> Account:
-    """The first sign-in with the emailed code (rule 6). The page then starts the sign-in session
-    and sends the citizen to choose a password: the gate keeps agencies out until then."""
+def activate(ctx: Context, username: str, initial_password: str, code: str, now: datetime, *, address: str = "") -> Account:
+    """The first sign-in with the emailed code (rule 6), throttled like the sign-in under the same
+    key. The page then starts the sign-in session (``signin.begin``) and sends the citizen to choose a
+    password: the gate keeps agencies out until then."""
+    return guarded(ctx, (username or "").strip(), address, lambda: _activate(ctx, username, initial_password, code, now))
+
+
+def _activate(ctx: Context, username: str, initial_password: str, code: str, now: datetime) -> Account:
     session = ctx.session
     try:
         account = activation.activate(session, ctx.passwords, username, initial_password, code, now, ctx.policy)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.accounts.assurance import AssurancePolicy
 from idp.accounts.errors import AccountError
 from idp.accounts.models import Account
 from idp.accounts.policy import ValidityPolicy
@@ -69,6 +70,8 @@ class Context:
     email_code_digest: KeyedDigest | None = None
     #: Delivers back-channel logout notices after a commit (``idp.oidc.backchannel.Dispatcher``).
     logout: Any = None
+    #: Which second factors reach ``substantial`` (``[assurance]``).
+    assurance: AssurancePolicy = field(default_factory=AssurancePolicy)
     #: The office that stands as the registering office of electronic registrations ("" for none).
     electronic_office_code: str = ""
     #: Slows down and refuses repeated failed checks of a password or code (``idp.sessions.throttle``).
@@ -90,6 +93,7 @@ def context_for(rt, session: Session, notifier: Notifier | None = None) -> Conte
         email_code_digest=rt.email_code_digest,
         logout=rt.logout,
         throttle=rt.throttle,
+        assurance=rt.assurance,
         electronic_office_code=rt.settings.policy.electronic_registration_office,
     )
 

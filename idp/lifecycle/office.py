@@ -27,6 +27,7 @@ from idp.offices.service import check_registering_office, verify_officer
 
 from .access import announce_logout, end_access
 from .context import Context, Mail, contact_of, find_account, officer_actor, send, transaction
+from .throttling import guarded
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,16 @@ class Reactivated:
         return f"<Reactivated {self.identifier}>"
 
 
-def sign_in_officer(ctx: Context, username: str, password: str, code: str, now: datetime) -> Officer:
-    """The office console's sign-in: password and TOTP (``officer_sign_in_failed`` for every failure).
-    The accepted TOTP step is committed with the audit record, so the code cannot be used again."""
+def sign_in_officer(ctx: Context, username: str, password: str, code: str, now: datetime, *, address: str = "") -> Officer:
+    """The office console's sign-in: password and TOTP (``officer_sign_in_failed`` for every failure),
+    throttled like citizens' sign-ins under ``officer:<username>``. The accepted TOTP step is committed
+    with the audit record, so the code cannot be used again."""
     assert ctx.sealer is not None, "the context needs the sealer to read TOTP secrets"
+    key = "officer:" + (username or "").strip()
+    return guarded(ctx, key, address, lambda: _sign_in_officer(ctx, username, password, code, now))
+
+
+def _sign_in_officer(ctx: Context, username: str, password: str, code: str, now: datetime) -> Officer:
     with transaction(ctx.session):
         officer = verify_officer(ctx.session, ctx.passwords, ctx.sealer, username, password, code, now)
         audit.record(ctx.session, now, "officer_signed_in", officer_actor(officer))

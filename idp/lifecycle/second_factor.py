@@ -4,7 +4,8 @@ app or choose the emailed code, use it, replace it, switch, renew recovery codes
 Audit events: ``second_factor_enrolled`` (with the method), ``second_factor_replaced``,
 ``second_factor_method_changed`` (from, to), ``second_factor_removed``,
 ``authenticator_replacement_started``, ``recovery_codes_issued``, ``recovery_code_used``.
-A wrong code is not audited here: the page throttles it like a wrong password.
+A wrong code is not audited: the verbs that check the password and a code throttle them under
+the account's code key (``throttling``); ``verify`` is throttled by the sign-in verbs that call it.
 
 Every change is told to the citizen by the ``second_factor_changed`` mail (ASVS 5.0 V6.3.7),
 so someone who learned the password and a code cannot change Ügyfélkapu+ unnoticed. The
@@ -28,6 +29,7 @@ from idp.accounts.errors import AccountError
 from idp.accounts.models import Account
 
 from .context import Context, Mail, citizen_actor, contact_of, send, transaction
+from .throttling import code_key, guarded
 
 ENROLLED = "enrolled"
 REPLACED = "replaced"
@@ -101,9 +103,13 @@ def confirm_enrolment(ctx: Context, account: Account, code: str, now: datetime) 
     return codes
 
 
-def choose_email(ctx: Context, account: Account, password: str, code: str, now: datetime) -> list[str]:
+def choose_email(ctx: Context, account: Account, password: str, code: str, now: datetime, *, address: str = "") -> list[str]:
     """The emailed code as the second factor. Returns the recovery codes to show once when
     Ügyfélkapu+ was off; leaving the authenticator keeps the existing ones."""
+    return guarded(ctx, code_key(account), address, lambda: _choose_email(ctx, account, password, code, now))
+
+
+def _choose_email(ctx: Context, account: Account, password: str, code: str, now: datetime) -> list[str]:
     with _checked(ctx):
         previous = rules.choose_email(ctx.session, ctx.passwords, _keys(ctx), account, password, code, now)
         codes: list[str] = []
@@ -116,9 +122,13 @@ def choose_email(ctx: Context, account: Account, password: str, code: str, now: 
     return codes
 
 
-def begin_replacement(ctx: Context, account: Account, password: str, code: str, now: datetime) -> str:
+def begin_replacement(ctx: Context, account: Account, password: str, code: str, now: datetime, *, address: str = "") -> str:
     """After the password and a current code, a new authenticator secret is set aside (shown once
     as a QR code); the factor in use keeps working until the new one is confirmed."""
+    return guarded(ctx, code_key(account), address, lambda: _begin_replacement(ctx, account, password, code, now))
+
+
+def _begin_replacement(ctx: Context, account: Account, password: str, code: str, now: datetime) -> str:
     with _checked(ctx):
         secret = rules.begin_replacement(ctx.session, ctx.passwords, _keys(ctx), account, password, code, now)
         _record(ctx, account, "authenticator_replacement_started", now, method=rules.method_of(account))
@@ -155,8 +165,12 @@ def verify(ctx: Context, account: Account, code: str, now: datetime) -> str:
     return method
 
 
-def renew_recovery_codes(ctx: Context, account: Account, password: str, code: str, now: datetime) -> list[str]:
+def renew_recovery_codes(ctx: Context, account: Account, password: str, code: str, now: datetime, *, address: str = "") -> list[str]:
     """Ten new recovery codes after the password and a current code; the old ones stop working."""
+    return guarded(ctx, code_key(account), address, lambda: _renew_recovery_codes(ctx, account, password, code, now))
+
+
+def _renew_recovery_codes(ctx: Context, account: Account, password: str, code: str, now: datetime) -> list[str]:
     with _checked(ctx):
         rules.check_password_and_code(ctx.session, ctx.passwords, _keys(ctx), account, password, code, now)
         codes = rules.issue_recovery_codes(ctx.session, account, now)
@@ -165,8 +179,12 @@ def renew_recovery_codes(ctx: Context, account: Account, password: str, code: st
     return codes
 
 
-def remove(ctx: Context, account: Account, password: str, code: str, now: datetime) -> None:
+def remove(ctx: Context, account: Account, password: str, code: str, now: datetime, *, address: str = "") -> None:
     """Ügyfélkapu+ off, after the password and a current code."""
+    guarded(ctx, code_key(account), address, lambda: _remove(ctx, account, password, code, now))
+
+
+def _remove(ctx: Context, account: Account, password: str, code: str, now: datetime) -> None:
     with _checked(ctx):
         previous = rules.remove(ctx.session, ctx.passwords, _keys(ctx), account, password, code, now)
         _record(ctx, account, "second_factor_removed", now, method=previous)

@@ -40,3 +40,9 @@ def guarded(ctx: Context, key: str, address: str, check: Callable[[], T]) -> T:
 def password_key(account: Account) -> str:
     """The sign-in key of the account: its password counts here wherever it is typed."""
     return account.username or account.identifier
+
+
+def code_key(account: Account) -> str:
+    """Where wrong Ügyfélkapu+ codes (and the password typed beside them) count: apart from the
+    sign-in, so codes cannot use up sign-ins."""
+    return "second-factor:" + account.identifier

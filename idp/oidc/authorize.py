@@ -1,24 +1,34 @@
-"""Judging a validated authorization request against the sign-in session and the gate.
+"""The authorization endpoint's rules: validate a request once, judge it, issue the code.
 
-The outcome names what happens next: sign in, fix the account (a page per gate
-reason), step up (a code of the citizen's second factor, when that factor reaches
-the level asked for under the operator's assurance policy), ask consent, or issue
-a code. The session's level is worked out again from its ``amr`` and that policy,
-so ``acr`` always follows the policy in force. With ``prompt=none`` every
-outcome that needs the citizen becomes the standard error instead (OIDC Core
-§3.1.2.6): ``login_required``, ``interaction_required``, ``consent_required``.
+``validate`` runs Authlib's validation of the current HTTP request (client,
+exact redirect URI, response type, PKCE S256, scope, the OpenID Connect checks
+of ``grants.AuthorizationCodeGrant``) and then ours (``id_token_hint``, the
+claims parameter), and returns an ``AuthorizationRequest``: the request as it
+will be stored on the interaction record (``idp.interactions``) and answered,
+never parsed again.
+
+``judge`` decides what happens next against the sign-in session and the gate:
+sign in, a second factor (sign-in's second step or a step-up), fix the account
+(a page per gate reason), consent, or issue the code. The session's level is
+worked out again from its ``amr`` and the assurance policy, so ``acr`` always
+follows the policy in force. With ``prompt=none`` every outcome that needs the
+citizen becomes the standard error (OIDC Core §3.1.2.6): ``login_required``,
+``interaction_required``, ``consent_required``.
+
+Re-authentication stays with the request (OIDC Core §3.1.2.1; ASVS 5.0
+V7.5.3): ``prompt=login`` is met only by a sign-in session begun after the
+request arrived and other than the one live then, and ``max_age`` counts back
+from the arrival.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import dataclasses
 import json
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from urllib.parse import urlencode
+from datetime import datetime
 
+from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -27,18 +37,55 @@ from idp.accounts import assurance, gate, second_factor
 from idp.accounts.gate import Reason
 from idp.clients import scopes as sc
 from idp.extensions import db
-from idp.security.sealing import derive_key
 from idp.sessions import service as sessions
 
 from . import claims as claim_rules
-from . import consent
+from . import consent, tokens
+from .responses import authorization_response
 
 LOGIN = "login"
+SECOND_FACTOR = "second_factor"
 FIX = "fix"
-STEP_UP = "step_up"
 CONSENT = "consent"
 ISSUE = "issue"
 ERROR = "error"
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """A validated authorization request: what the agency asked for, in the shape it is stored."""
+
+    client_id: str
+    redirect_uri: str
+    scope: str
+    state: str
+    nonce: str
+    code_challenge: str
+    code_challenge_method: str
+    response_mode: str = "query"
+    prompt: tuple[str, ...] = ()
+    max_age: int | None = None
+    min_acr: str | None = None
+    #: The ``sub`` of a valid ``id_token_hint`` (as this client sees the citizen), when one was sent.
+    hint_sub: str | None = None
+    login_hint: str | None = None
+    ui_locales: str | None = None
+
+    def to_params(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["prompt"] = list(self.prompt)
+        return values
+
+    @classmethod
+    def from_params(cls, params: dict) -> AuthorizationRequest:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in params.items() if k in names}
+        values["prompt"] = tuple(values.get("prompt") or ())
+        return cls(**values)
+
+    @property
+    def silent(self) -> bool:
+        return "none" in self.prompt
 
 
 @dataclass
@@ -51,8 +98,14 @@ class Outcome:
     step_up: bool = False
 
 
-def prompts_of(data) -> set[str]:
-    return set((data.get("prompt") or "").split())
+@dataclass(frozen=True)
+class Moment:
+    """When the request arrived and the sign-in session live then ("" for none); whether the
+    citizen consented within its interaction."""
+
+    asked_at: datetime
+    start_sid: str = ""
+    consented: bool = False
 
 
 def _required_acr(data) -> str | None:
@@ -63,7 +116,8 @@ def _required_acr(data) -> str | None:
             parsed = json.loads(raw_claims)
         except (ValueError, RecursionError):  # deeply nested arrays exhaust the parser's recursion
             raise InvalidRequestError("The claims parameter is not valid JSON.") from None
-        acr = parsed.get("id_token", {}).get("acr") if isinstance(parsed, dict) and isinstance(parsed.get("id_token"), dict) else None
+        id_token = parsed.get("id_token") if isinstance(parsed, dict) else None
+        acr = id_token.get("acr") if isinstance(id_token, dict) else None
         if isinstance(acr, dict) and acr.get("essential"):
             wanted = acr.get("values") if isinstance(acr.get("values"), list) else []
             wanted = wanted or ([acr["value"]] if isinstance(acr.get("value"), str) else [])
@@ -71,122 +125,114 @@ def _required_acr(data) -> str | None:
     return assurance.required_level(values)
 
 
-#: The resume URL's record of when the agency's request arrived and which session was live then.
-REAUTH_MARK = "reauth_mark"
-REAUTH_LABEL = "idp/reauthentication-mark/v1"
-
-
-@dataclass(frozen=True)
-class Mark:
-    """When the agency's request arrived and the sign-in session live at that moment ("" for none).
-
-    It travels in the resume URL, bound by an HMAC to the request's client and nonce, so it cannot be
-    moved to another request or edited. With it, the request still demands what it demanded:
-    ``prompt=login`` is met only by a sign-in session begun after the request arrived (OIDC Core
-    §3.1.2.1; ASVS 5.0 V7.5.3), ``max_age`` counts back from the arrival.
-    """
-
-    asked_at: datetime
-    sid: str
-
-
-def _mark_mac(rt, body: str, data) -> str:
-    key = derive_key(rt.settings.server.secret_key, REAUTH_LABEL)
-    bound = "\x1f".join((body, data.get("client_id") or "", data.get("nonce") or ""))
-    return base64.urlsafe_b64encode(hmac.new(key, bound.encode("utf-8"), hashlib.sha256).digest()).decode("ascii")
-
-
-def _encode_mark(rt, mark: Mark, data) -> str:
-    body = f"{int(mark.asked_at.timestamp() * 1_000_000)}.{mark.sid}"
-    return f"{body}.{_mark_mac(rt, body, data)}"
-
-
-def mark_of(rt, data) -> Mark | None:
-    """The request's verified mark, or None when it has none or it does not verify."""
-    raw = data.get(REAUTH_MARK)
-    if not isinstance(raw, str) or len(raw) > 200 or raw.count(".") != 2:
-        return None
-    micros, sid, mac = raw.split(".")
-    if not hmac.compare_digest(mac.encode("ascii", "replace"), _mark_mac(rt, f"{micros}.{sid}", data).encode("ascii")):
-        return None
-    try:
-        return Mark(datetime.fromtimestamp(int(micros) / 1_000_000, UTC), sid)
-    except (ValueError, OverflowError):
-        return None
-
-
-def requirement_of(data, *, mark: Mark | None = None, sso=None) -> gate.Requirement:
-    max_age = data.get("max_age")
-    fresh = LOGIN in prompts_of(data)
-    if fresh and mark is not None and sso is not None:
-        # Met only by a session that began after the request arrived, not the one live then.
-        fresh = not (sso.sid != mark.sid and sso.auth_time >= mark.asked_at)
-    return gate.Requirement(
-        max_age=int(max_age) if max_age is not None else None,
-        fresh_login=fresh,
-        min_acr=_required_acr(data),
-        asked_at=mark.asked_at if mark is not None else None,
-    )
-
-
-def _hint_matches(rt, data, account, client) -> bool:
-    """``id_token_hint`` (OIDC Core §3.1.2.1): true unless it names another citizen."""
-    hint = data.get("id_token_hint")
+def _hint_subject(rt, hint: str | None) -> str | None:
+    """``id_token_hint`` (OIDC Core §3.1.2.1): an ID token we issued; its ``sub``."""
     if not hint:
-        return True
+        return None
     try:
         token = jwt.decode(hint, rt.keyring.public_keyset(rt.now()), algorithms=rt.keyring.supported_algorithms())
     except (JoseError, ValueError):
         raise InvalidRequestError("id_token_hint is not an ID token issued by this provider.") from None
-    if token.claims.get("iss") != rt.issuer:
+    sub = token.claims.get("sub")
+    if token.claims.get("iss") != rt.issuer or not isinstance(sub, str):
         raise InvalidRequestError("id_token_hint is not an ID token issued by this provider.")
-    if account is None:
-        return True
-    return token.claims.get("sub") == claim_rules.subject_identifier(account, client, rt.pairwise_secret)
+    return sub
 
 
-def judge(rt, grant, account, sso, *, consent_given: bool = False) -> Outcome:
+def validate(rt, *, end_user=None):
+    """Validate the current HTTP request as an authorization request; returns the request and its
+    client. Raises Authlib's ``OAuth2Error``, with ``redirect_uri`` set only once that URI was
+    validated for the client (then the error may go back to the agency)."""
+    grant = rt.server.get_consent_grant(end_user=end_user)
     data = grant.request.payload.data
-    prompts = prompts_of(data)
-    silent = "none" in prompts
-    requirement = requirement_of(data, mark=mark_of(rt, data), sso=sso)
-    now = rt.now()
+    try:
+        max_age = data.get("max_age")
+        request = AuthorizationRequest(
+            client_id=grant.request.client.client_id,
+            redirect_uri=grant.redirect_uri,
+            scope=grant.request.scope or "",
+            state=data.get("state") or "",
+            nonce=data.get("nonce") or "",
+            code_challenge=data.get("code_challenge") or "",
+            code_challenge_method=data.get("code_challenge_method") or "",
+            response_mode=data.get("response_mode") or "query",
+            prompt=tuple(dict.fromkeys((data.get("prompt") or "").split())),
+            max_age=int(max_age) if max_age is not None else None,
+            min_acr=_required_acr(data),
+            hint_sub=_hint_subject(rt, data.get("id_token_hint")),
+            login_hint=(data.get("login_hint") or "")[:64] or None,
+            ui_locales=(data.get("ui_locales") or "")[:64] or None,
+        )
+    except InvalidRequestError as error:
+        error.redirect_uri = grant.redirect_uri
+        error.state = data.get("state")
+        raise
+    return request, grant.request.client
+
+
+def _requirement(request: AuthorizationRequest, moment: Moment, sso) -> gate.Requirement:
+    fresh = LOGIN in request.prompt
+    if fresh and sso is not None:
+        # Met only by a session that began after the request arrived, not the one live then.
+        fresh = not (sso.sid != moment.start_sid and sso.auth_time >= moment.asked_at)
+    return gate.Requirement(
+        max_age=request.max_age, fresh_login=fresh, min_acr=request.min_acr, asked_at=moment.asked_at,
+    )
+
+
+def judge(rt, request: AuthorizationRequest, client, account, sso, moment: Moment) -> Outcome:
+    requirement = _requirement(request, moment, sso)
     authentication = sessions.authentication_of(sso) if sso is not None else None
     if authentication is not None:
         authentication = replace(authentication, acr=assurance.level_for(authentication.amr, rt.assurance))
-    decision = gate.evaluate(account, now, rt.policy, authentication, requirement) if account else None
+    decision = gate.evaluate(account, rt.now(), rt.policy, authentication, requirement) if account else None
 
-    # A hint that is not our ID token is a malformed request, signed in or not.
-    hint_matches = _hint_matches(rt, data, account, grant.request.client)
+    hint_matches = (
+        request.hint_sub is None or account is None
+        or request.hint_sub == claim_rules.subject_identifier(account, client, rt.pairwise_secret)
+    )
     if account is None or Reason.LOGIN_REQUIRED in decision.reasons or not hint_matches:
-        return Outcome(ERROR, error="login_required") if silent else Outcome(LOGIN)
+        return Outcome(ERROR, error="login_required") if request.silent else Outcome(LOGIN)
     if not decision.allowed:
-        if silent:
+        if request.silent:
             return Outcome(ERROR, error="interaction_required")
         step_up = second_factor.can_reach(account, requirement.min_acr, rt.assurance)
         if decision.reasons == (Reason.ACR_INSUFFICIENT,) and step_up:
-            return Outcome(STEP_UP)
+            return Outcome(SECOND_FACTOR)
         return Outcome(FIX, reasons=decision.reasons, step_up=step_up)
 
-    missing = consent.missing_scopes(db.session, account.id, grant.request.client.id, grant.request.scope)
-    if not consent_given and (missing or "consent" in prompts):
-        if silent:
+    missing = consent.missing_scopes(db.session, account.id, client.id, request.scope)
+    if not moment.consented and (missing or "consent" in request.prompt):
+        if request.silent:
             return Outcome(ERROR, error="consent_required")
-        return Outcome(CONSENT, missing_scopes=missing or [s for s in sc.parse(grant.request.scope) if s != sc.OPENID])
+        return Outcome(CONSENT, missing_scopes=missing or [s for s in sc.parse(request.scope) if s != sc.OPENID])
     return Outcome(ISSUE)
 
 
-def resume_query(rt, data, sso) -> str:
-    """The authorization request to come back to after signing in, unchanged, with the mark of
-    when it arrived (``Mark``) when it asks for re-authentication: the sign-in made for it then
-    satisfies ``prompt=login`` and ``max_age`` without a loop, and nothing else does."""
-    items = []
-    for key in data:
-        if key in {"csrf_token", "decision", REAUTH_MARK}:
-            continue
-        for value in data.getlist(key) if hasattr(data, "getlist") else [data[key]]:
-            items.append((key, value))
-    if LOGIN in prompts_of(data) or data.get("max_age") is not None:
-        mark = mark_of(rt, data) or Mark(rt.now(), sso.sid if sso is not None else "")
-        items.append((REAUTH_MARK, _encode_mark(rt, mark, data)))
-    return urlencode(items)
+def issue(rt, request: AuthorizationRequest, client, account, sso):
+    """The code for this request (RFC 6749 §4.1.2), remembering how the citizen signed in so the ID
+    token states it; returns the response to send (status, body, headers). A nonce this client
+    already used in a code (another tab answered the same request first) gets ``invalid_request``."""
+    if tokens.nonce_used(db.session, client.id, request.nonce):
+        return error(rt, request, "invalid_request")
+    code = generate_token(48)
+    tokens.store_code(
+        db.session, code, client_pk=client.id, account_id=account.id, sid=sso.sid,
+        redirect_uri=request.redirect_uri, scope=request.scope, nonce=request.nonce,
+        code_challenge=request.code_challenge, code_challenge_method=request.code_challenge_method,
+        auth_time=sso.auth_time, acr=assurance.level_for(sso.amr or [], rt.assurance), amr=list(sso.amr or []),
+        now=rt.now(), lifetime=rt.settings.tokens.authorization_code_seconds,
+    )
+    params = [("code", code)]
+    if request.state:
+        params.append(("state", request.state))
+    return authorization_response(request.redirect_uri, params, request.response_mode, rt.issuer)
+
+
+def error(rt, request: AuthorizationRequest, name: str):
+    """An error answered to the agency at the request's validated redirect URI, with ``state`` and
+    ``iss`` (RFC 6749 §4.1.2.1, RFC 9207): ``access_denied`` when the citizen cancels or refuses."""
+    params = [("error", name)]
+    if request.state:
+        params.append(("state", request.state))
+    return authorization_response(request.redirect_uri, params, request.response_mode, rt.issuer)

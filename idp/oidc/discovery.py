@@ -18,6 +18,7 @@ ENDPOINTS = {
     "revocation_endpoint": "/revoke",
     "end_session_endpoint": "/end-session",
     "registration_endpoint": "/connect/register",
+    "pushed_authorization_request_endpoint": "/par",
 }
 
 CLIENT_ASSERTION_ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
@@ -61,7 +62,7 @@ def metadata(rt) -> dict:
             # OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens always carry sid.
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
-            "require_pushed_authorization_requests": False,
+            "require_pushed_authorization_requests": rt.settings.tokens.require_pushed_authorization_requests,
             "service_documentation": issuer + "/docs/integration",
         }
     )

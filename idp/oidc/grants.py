@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
 
 from authlib.common.encoding import to_bytes, to_unicode, urlsafe_b64encode
 from authlib.oauth2.rfc6749 import OAuth2Error, grants
-from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
-from sqlalchemy import select
+from authlib.oidc.core.grants.util import is_openid_scope
 
-from idp.accounts import assurance, gate
+from idp.accounts import gate
 from idp.accounts.models import Account
 from idp.clients import scopes as sc
 from idp.extensions import db
-from idp.security.secrets import digest
 
 from . import claims as claim_rules
 from . import releases, tokens
-from .models import AuthorizationCode
-from .responses import authorization_response
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 RESPONSE_MODES = ("query", "form_post")
@@ -99,43 +95,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
         if max_age is not None and (not (max_age.isascii() and max_age.isdigit()) or len(max_age) > 10):
             raise InvalidRequestError("max_age must be a non-negative integer.")
-
-    def create_authorization_response(self, redirect_uri, grant_user):
-        if not grant_user:
-            raise AccessDeniedError(redirect_uri=redirect_uri)
-        self.request.user = grant_user
-        code = self.generate_authorization_code()
-        self.save_authorization_code(code, self.request)
-        params = [("code", code)]
-        if self.request.payload.state:
-            params.append(("state", self.request.payload.state))
-        return authorization_response(
-            redirect_uri, params, self.request.payload.data.get("response_mode"), _runtime(self).issuer
-        )
-
-    def save_authorization_code(self, code, request):
-        rt = _runtime(self)
-        now = rt.now()
-        sso = request.sso
-        data = request.payload.data
-        db.session.add(
-            AuthorizationCode(
-                code_digest=digest(code),
-                client_pk=request.client.id,
-                account_id=request.user.account.id,
-                sid=sso.sid,
-                redirect_uri=request.payload.redirect_uri,
-                scope=request.scope,
-                nonce=data.get("nonce"),
-                code_challenge=data.get("code_challenge"),
-                code_challenge_method=data.get("code_challenge_method"),
-                auth_time=sso.auth_time,
-                acr=assurance.level_for(sso.amr or [], rt.assurance),
-                amr=list(sso.amr or []),
-                created_at=now,
-                expires_at=now + timedelta(seconds=rt.settings.tokens.authorization_code_seconds),
-            )
-        )
 
     def query_authorization_code(self, code, client):
         now = _runtime(self).now()
@@ -213,13 +172,16 @@ class OpenIDConnect(OpenIDCode):
         super().__init__(require_nonce=True)
         self.runtime = rt
 
+    def __call__(self, grant):
+        """Authlib's hooks but its prompt check: prompts are judged against the sign-in session by
+        ``idp.oidc.authorize.judge`` when the request is answered, which may be later and on another
+        request than the validation (a pushed request, a cross-site POST continued by a GET)."""
+        grant.register_hook("after_create_token_response", self.process_token)
+        if is_openid_scope(grant.request.payload.scope):
+            grant.register_hook("after_validate_authorization_request_payload", self.validate_openid_authorization_request)
+
     def exists_nonce(self, nonce, request):
-        found = db.session.scalar(
-            select(AuthorizationCode.id).where(
-                AuthorizationCode.client_pk == request.client.id, AuthorizationCode.nonce == nonce
-            ).limit(1)
-        )
-        return found is not None
+        return tokens.nonce_used(db.session, request.client.id, nonce)
 
     def resolve_client_private_key(self, client):
         return self.runtime.keyring.current(self.get_client_algorithm(client))

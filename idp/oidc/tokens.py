@@ -26,6 +26,44 @@ def _consent_of(account_id, client_pk):
     return (Consent, (Consent.account_id == account_id) & (Consent.client_pk == client_pk))
 
 
+def store_code(
+    session: Session,
+    code: str,
+    *,
+    client_pk: int,
+    account_id: int,
+    sid: str,
+    redirect_uri: str,
+    scope: str,
+    nonce: str | None,
+    code_challenge: str,
+    code_challenge_method: str,
+    auth_time: datetime,
+    acr: str,
+    amr: list[str],
+    now: datetime,
+    lifetime: int,
+) -> AuthorizationCode:
+    """Keep a new code as its digest, with how the citizen signed in (``auth_time``, ``acr``, ``amr``)."""
+    row = AuthorizationCode(
+        code_digest=digest(code), client_pk=client_pk, account_id=account_id, sid=sid, redirect_uri=redirect_uri,
+        scope=scope, nonce=nonce, code_challenge=code_challenge, code_challenge_method=code_challenge_method,
+        auth_time=auth_time, acr=acr, amr=list(amr), created_at=now, expires_at=now + timedelta(seconds=lifetime),
+    )
+    session.add(row)
+    return row
+
+
+def nonce_used(session: Session, client_pk: int, nonce: str | None) -> bool:
+    """Did this client already get a code for ``nonce``? (OIDC Core §15.5.2: a nonce is used once.)"""
+    if not nonce:
+        return False
+    found = session.scalar(
+        select(AuthorizationCode.id).where(AuthorizationCode.client_pk == client_pk, AuthorizationCode.nonce == nonce).limit(1)
+    )
+    return found is not None
+
+
 def find_code(session: Session, code: str, client_pk: int) -> tuple[AuthorizationCode, Account, str | None] | None:
     """The code issued to this client, with its citizen's account and current consent, in one statement."""
     row = session.execute(

@@ -7,10 +7,10 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     from . import (
-        account, auth, client_registration, docs, errors, formatting, i18n, malformed, oauth, office, registration,
-        second_factor, security, session,
+        account, auth, client_registration, docs, errors, formatting, i18n, interaction, malformed, oauth, office,
+        registration, security, session,
     )
-    from . import second_factor_settings  # noqa: F401  (its routes join the second_factor blueprint)
+    from . import second_factor  # noqa: F401  (its routes join the account blueprint)
 
     malformed.init_app(app)
     security.init_app(app)
@@ -21,8 +21,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(oauth.bp)
     app.register_blueprint(client_registration.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(interaction.bp)
     app.register_blueprint(account.bp)
-    app.register_blueprint(second_factor.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(office.bp)
     app.register_blueprint(docs.bp)

@@ -1,25 +1,34 @@
-"""The citizen's own view (issue 4, "the account page"): personal data, validity, password,
-second factor, sign-in sessions with sign-out, the agencies allowed with withdrawal, and the
-access history. Every page needs a live sign-in session; every action is a CSRF-checked POST.
+"""The citizen's own pages, everything under ``/account`` behind one guard: the overview (personal
+data, sign-in sessions with sign-out, the agencies allowed with withdrawal, the access history), the
+password, the validity, and Ügyfélkapu+ (``idp.web.second_factor`` adds its routes here).
+
+Every page needs a live sign-in session; every action is a CSRF-checked POST answered with a 303.
+A page reached from an agency's interaction (its fix page) carries ``next``, a path on this
+provider (the interaction's resume step), and goes back there when done.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp.accounts.errors import AccountError
+from idp.accounts.password_policy import MIN_LENGTH
+from idp.accounts.validity import check_extendable
+from idp.clients import scopes as sc
 from idp.extensions import db
 from idp.lifecycle import citizen
 from idp.lifecycle.context import context_for
 from idp.lifecycle.overview import overview
 from idp.runtime import runtime
 
-from idp.clients import scopes as sc
-
-from . import feedback, session
-from .forms import ConfirmForm, EndSessionForm, WithdrawConsentForm
+from . import feedback, messages, session
+from .auth import safe_next
+from .citizen_forms import ActionForm
+from .formatting import format_day
+from .forms import ConfirmForm, EndSessionForm, PasswordChangeForm, WithdrawConsentForm
 from .i18n import scope_label
+from .interaction import allow_return
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -45,21 +54,32 @@ def _labels():
 
 @bp.before_request
 def _signed_in():
-    # The whole surface needs a session (STYLE.md habit 7), not a decorator per route.
-    if session.current() is None:
-        here = request.path if request.method == "GET" else url_for("account.show")
-        return redirect(url_for("auth.login", next=here), 303)
+    """The whole surface needs a session (STYLE.md habit 7), not a decorator per route."""
+    account = session.current_account()
+    if account is None:
+        back = request.full_path.rstrip("?") if request.method == "GET" else url_for("account.show")
+        return redirect(url_for("auth.login", next=safe_next(back)), 303)
+    g.citizen = account
+    g.next = safe_next(request.values.get("next"))
+    allow_return(g.next)
     return None
+
+
+def here(endpoint: str) -> str:
+    """This page again, keeping where it leads back to."""
+    return url_for(endpoint, next=g.next) if g.next else url_for(endpoint)
+
+
+def ctx():
+    return context_for(runtime(), db.session)
 
 
 @bp.get("")
 def show():
     rt = runtime()
-    sso = session.current()
-    account = session.current_account()
-    view = overview(db.session, account, sso.sid, rt.now(), rt.timeouts)
+    view = overview(db.session, g.citizen, session.current().sid, rt.now(), rt.timeouts)
     return render_template(
-        "citizen/account.html", account=account, view=view,
+        "citizen/account.html", account=g.citizen, view=view,
         end_form=EndSessionForm(), withdraw_form=WithdrawConsentForm(), form=ConfirmForm(), ALL=ALL,
     )
 
@@ -88,15 +108,63 @@ def end_session():
 
 @bp.post("/agencies/withdraw")
 def withdraw():
-    rt = runtime()
     form = WithdrawConsentForm()
     if not form.validate():
         feedback.refuse("form_invalid")
         return redirect(url_for("account.show"), 303)
     try:
-        agency = citizen.withdraw_consent(context_for(rt, db.session), session.current_account(), form.client_id.data, rt.now())
+        agency = citizen.withdraw_consent(ctx(), g.citizen, form.client_id.data, runtime().now())
     except AccountError as exc:
         feedback.refuse(exc)
         return redirect(url_for("account.show"), 303)
     feedback.done("consent_withdrawn", agency=agency)
     return redirect(url_for("account.show"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    """The citizen's own password change (rule 7: required at activation, allowed any time after)."""
+    form = PasswordChangeForm()
+    if request.method == "POST":
+        if not form.validate():
+            feedback.form_errors(form, PasswordChangeForm.INPUTS)
+            return redirect(here("account.password"), 303)
+        sso = session.current()
+        try:
+            citizen.change_password(
+                ctx(), g.citizen, form.current_password.data, form.new_password.data, runtime().now(),
+                end_others_but=sso.sid if form.end_other_sessions.data else None, address=session.client_address(),
+            )
+        except AccountError as exc:
+            feedback.refuse(exc.reason, min=MIN_LENGTH, **exc.details)
+            return redirect(here("account.password"), 303)
+        session.rotate_current()
+        feedback.done("password_changed")
+        return redirect(g.next or url_for("auth.home"), 303)
+    form.next.data = g.next or ""
+    return render_template("password.html", form=form, account=g.citizen, min_length=MIN_LENGTH)
+
+
+@bp.route("/validity", methods=["GET", "POST"])
+def validity():
+    """Rule 8: the validity and its extension."""
+    rt = runtime()
+    if request.method == "POST":
+        try:
+            until = citizen.extend_validity(ctx(), g.citizen, rt.now())
+        except AccountError as exc:
+            feedback.refuse(exc)
+            return redirect(here("account.validity"), 303)
+        feedback.done("validity_extended", date=format_day(until))
+        return redirect(g.next or here("account.validity"), 303)
+    try:
+        check_extendable(g.citizen, rt.now(), rt.policy)
+        refusal = None
+    except AccountError as exc:
+        refusal = exc.reason
+    return render_template(
+        "citizen/validity.html", account=g.citizen, refusal=refusal,
+        message=messages.message(refusal) if refusal else None,
+        password_expires_at=rt.policy.password_expires_at(g.citizen.password_changed_at),
+        form=ActionForm(),
+    )

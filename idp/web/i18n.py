@@ -1,14 +1,14 @@
 """Hungarian first, English second (Flask-Babel with gettext catalogues).
 
 The language is chosen by, in order: an explicit switch (``?lang=``, then
-remembered in a cookie), the agency's ``ui_locales``, the browser's
+remembered in a cookie), the agency's ``ui_locales`` (of the request, or of the
+interaction a page works on), the browser's
 Accept-Language, and the configured default (Hungarian).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -66,9 +66,8 @@ def select_locale() -> str:
     choice = requested_switch() or request.cookies.get(LANG_COOKIE)
     if choice not in LOCALES:
         choice = _from_ui_locales(_ui_locales_param())
-    if choice is None and request.args.get("next"):
-        nxt = parse_qs(urlsplit(request.args["next"]).query).get("ui_locales", [None])[0]
-        choice = _from_ui_locales(nxt)
+    if choice is None:  # an agency's interaction page: the request's ui_locales
+        choice = _from_ui_locales(g.get("ui_locales"))
     if choice is None:
         choice = request.accept_languages.best_match(LOCALES)
     g.locale = choice or runtime().settings.server.default_locale

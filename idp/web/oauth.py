@@ -8,20 +8,24 @@ for that client; otherwise the citizen sees a page and is never redirected
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 
+from idp.clients import service as clients
 from idp.extensions import csrf, db
+from idp.interactions import service as interactions
 from idp.oidc import authorize as rules
-from idp.oidc import consent
-from idp.oidc.claims import Subject
 from idp.oidc.discovery import metadata
+from idp.oidc.grants import TOKEN_AUTH_METHODS
 from idp.oidc.responses import allow_form_target, authorization_response, error_params
 from idp.runtime import runtime
 
-from . import messages, session
-from .forms import ConfirmForm, ConsentForm
+from . import interaction, messages, session
+from .forms import ConfirmForm
+from .interaction import to_client
 
 bp = Blueprint("oauth", __name__)
 
@@ -45,19 +49,6 @@ def jwks():
     return _public_json(rt.keyring.public_jwks(rt.now()))
 
 
-def _response_mode() -> str:
-    mode = request.values.get("response_mode")
-    return mode if mode in ("query", "form_post") else "query"
-
-
-def _to_client(status: int, body, headers) -> Response:
-    """After a POST (consent, a POSTed request) the redirect is a 303, so the browser GETs the
-    agency's URI and never re-sends the form there (RFC 9700 §4.12)."""
-    if status == 302 and request.method == "POST":
-        status = 303
-    return Response(body, status, headers)
-
-
 def _error_page(error: OAuth2Error, status: int = 400):
     message = messages.PROTOCOL.get(error.error, messages.GENERIC_PROTOCOL)
     # Only the error code: descriptions can echo request values (a redirect URI, a library's words).
@@ -65,70 +56,93 @@ def _error_page(error: OAuth2Error, status: int = 400):
 
 
 def _authorization_error(error: OAuth2Error):
+    """A refused request: back to the agency only at a redirect URI already validated for that client."""
     if not error.redirect_uri:
         return _error_page(error)
     if request.values.get("state") and not error.state:
         error.state = request.values.get("state")
+    mode = request.values.get("response_mode")
     status, body, headers = authorization_response(
-        error.redirect_uri, error_params(error), _response_mode(), runtime().issuer
+        error.redirect_uri, error_params(error), mode if mode in ("query", "form_post") else "query", runtime().issuer
     )
-    return _to_client(status, body, headers)
-
-
-def _protocol_error(grant, name: str, description: str):
-    error = InvalidRequestError(description, redirect_uri=grant.redirect_uri, state=grant.request.payload.state)
-    error.error = name
-    return _authorization_error(error)
+    return to_client(status, body, headers)
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
-@csrf.exempt  # agencies may POST authorization requests; the citizen's consent decision is CSRF-checked below
+@csrf.exempt  # agencies may POST authorization requests; every decision of the citizen is on the interaction's pages
 def authorize():
+    """Validate the request once; answer at once when nothing is owed, else continue on its interaction.
+
+    A POSTed request comes cross-site and carries no Lax cookie (no session, no browser binding): it
+    is kept as an interaction and continued by a same-site GET that carries both (SECURITY.md)."""
     rt = runtime()
-    decision = request.form.get("decision") if request.method == "POST" else None
-    if decision is not None:
-        csrf.protect()
+    if str(request.values.get("request_uri", "")).startswith(interactions.REQUEST_URI_PREFIX):
+        return _pushed()  # other request_uri values (request objects by reference) are refused by validation
+    try:
+        authz, client = rules.validate(rt)
+    except OAuth2Error as error:
+        return _authorization_error(error)
+    allow_form_target(authz.redirect_uri)
+    if rt.settings.tokens.require_pushed_authorization_requests or client.require_pushed_authorization_requests:
+        return to_client(*rules.error(rt, authz, "invalid_request"))
+    if request.method == "POST":
+        kept = interaction.start(authz, client, bound=False)
+        return redirect(url_for("interaction.resume", uid=kept.uid), 303)
+    return interaction.proceed(authz, client)
+
+
+def _pushed():
+    """``/authorize`` with the ``request_uri`` of a pushed request (RFC 9126 §4): only ``client_id``
+    counts beside it; the request is the one pushed, taken once by this browser."""
+    rt = runtime()
+    client_id = request.values.get("client_id")
+    client = clients.find_active(db.session, client_id) if isinstance(client_id, str) and len(client_id) <= 64 else None
+    if client is None:
+        return _error_page(InvalidClientError())
     sso = session.current()
-    account = session.current_account()
-    try:
-        grant = rt.server.get_consent_grant(end_user=account)
-    except OAuth2Error as error:
-        return _authorization_error(error)
-    grant.request.sso = sso
-    client = grant.request.client
-    allow_form_target(grant.redirect_uri)
+    kept = interactions.take_pushed(
+        db.session, request.values.get("request_uri"), client.id, session.browser(create=True),
+        sso.sid if sso is not None else "", rt.now(), interaction.lifetime(),
+    )
+    if kept is None:
+        error = InvalidRequestError()
+        error.error = "invalid_request_uri"
+        return _error_page(error)
+    authz = rules.AuthorizationRequest.from_params(kept.params)
+    allow_form_target(authz.redirect_uri)
+    return interaction.proceed(authz, client, kept)
 
-    if decision == "deny":
-        return _protocol_error(grant, "access_denied", "The citizen did not consent.")
-    try:
-        outcome = rules.judge(rt, grant, account, sso, consent_given=decision == "allow")
-    except OAuth2Error as error:
-        error.redirect_uri = grant.redirect_uri
-        error.state = grant.request.payload.state
-        return _authorization_error(error)
 
-    resume = url_for("oauth.authorize") + "?" + rules.resume_query(rt, request.values, sso)
-    if outcome.kind == rules.ERROR:
-        return _protocol_error(grant, outcome.error, "The citizen must interact with the provider.")
-    if outcome.kind == rules.LOGIN:
-        return redirect(url_for("auth.login", next=resume), 303)
-    if outcome.kind == rules.STEP_UP:
-        # The citizen types a code; the session's level rises and the request resumes.
-        return redirect(url_for("second_factor.sign_in", next=resume), 303)
-    if outcome.kind == rules.FIX:
-        return render_template(
-            "fix.html", client=client, reasons=outcome.reasons, gate=messages.GATE, resume=resume, account=account,
-            step_up=outcome.step_up,
-        )
-    if outcome.kind == rules.CONSENT:
-        hidden = [(k, v) for k in request.values for v in request.values.getlist(k) if k not in ("csrf_token", "decision")]
-        return render_template(
-            "consent.html", client=client, account=account, scopes=outcome.missing_scopes, hidden=hidden, form=ConsentForm()
-        )
-    if decision == "allow":
-        consent.record(db.session, account.id, client.id, grant.request.scope, rt.now())
-    status, body, headers = grant.create_authorization_response(grant.redirect_uri, Subject(account, client))
-    return _to_client(status, body, headers)
+@bp.post("/par")
+@csrf.exempt
+def pushed_authorization_request():
+    """Pushed Authorization Requests (RFC 9126 §2): the token endpoint's client authentication, the
+    authorization endpoint's validation, errors as JSON; the request becomes an interaction and its
+    ``request_uri`` is single-use and short-lived."""
+    rt = runtime()
+    try:
+        client = rt.server.authenticate_client(rt.server.create_oauth2_request(None), TOKEN_AUTH_METHODS, "par")
+        authz, validated = rules.validate(rt)
+        if validated.id != client.id:
+            raise InvalidRequestError("client_id does not match the authenticated client.")
+    except OAuth2Error as error:
+        body = {"error": error.error}
+        if error.description:
+            body["error_description"] = error.description
+        response = jsonify(body)
+        response.status_code = 401 if error.error == "invalid_client" else 400
+        if response.status_code == 401:
+            response.headers["WWW-Authenticate"] = f'Basic realm="{rt.issuer}"'
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    _kept, request_uri = interactions.push(
+        db.session, client_pk=client.id, params=authz.to_params(), now=rt.now(),
+        lifetime=timedelta(seconds=rt.settings.tokens.pushed_request_seconds),
+    )
+    response = jsonify({"request_uri": request_uri, "expires_in": rt.settings.tokens.pushed_request_seconds})
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/token")

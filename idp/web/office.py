@@ -101,18 +101,12 @@ def sign_in():
     if request.method == "POST":
         form = OfficerSignInForm()
         username = (form.username.data or "").strip()
-        throttled_as, address = f"officer:{username}", session.client_address()
-        verdict = rt.throttle.check(throttled_as, address)
-        if not verdict.allowed:
-            feedback.refuse("sign_in_throttled", seconds=verdict.retry_after)
-            return _refused_sign_in(username)
         try:
-            officer = office.sign_in_officer(context(), username, form.password.data or "", form.code.data or "", rt.now())
+            officer = office.sign_in_officer(context(), username, form.password.data or "", form.code.data or "",
+                                             rt.now(), address=session.client_address())
         except AccountError as exc:
-            rt.throttle.failed(throttled_as, address)
             feedback.refuse(exc)
             return _refused_sign_in(username)
-        rt.throttle.succeeded(throttled_as)
         _end_console()  # nothing from before the sign-in carries over
         now = rt.now().timestamp()
         form_session[SESSION_KEY] = {"id": officer.id, "started": now, "seen": now}

@@ -19,16 +19,15 @@ from flask_babel import get_locale
 from idp.accounts import assurance
 from idp.accounts.documents import DOCUMENT_RULES
 from idp.accounts.errors import AccountError
-from idp.accounts.validity import check_extendable
-from idp.lifecycle import citizen, registration
-from idp.lifecycle.context import ACTIVATION_PATH, VALIDITY_PATH
+from idp.lifecycle import citizen, registration, signin
+from idp.lifecycle.context import ACTIVATION_PATH
 from idp.runtime import runtime
 
-from . import feedback, messages
-from .formatting import document_types, format_day
+from . import feedback
+from .formatting import document_types
 from . import session, stash
+from .auth import safe_next
 from .citizen_forms import (
-    ActionForm,
     ActivationForm,
     ElectronicRegistrationForm,
     RegistrationForm,
@@ -150,59 +149,25 @@ def electronic_sheet():
 
 @bp.route(ACTIVATION_PATH, methods=["GET", "POST"])
 def activate():
+    """Activation is the first sign-in (rule 6): a session starts, and the password page follows at once,
+    since the gate keeps every agency out until the citizen has chosen a password (rule 7)."""
     rt = runtime()
+    nxt = safe_next(request.values.get("next"))
+    back = url_for("registration.activate", next=nxt) if nxt else url_for("registration.activate")
     if request.method == "POST":
         form = ActivationForm()
         username = (form.username.data or "").strip()
-        address = session.client_address()
         form_session["activation_username"] = username
-        verdict = rt.throttle.check(username, address)
-        if not verdict.allowed:
-            feedback.refuse("sign_in_throttled", seconds=verdict.retry_after)
-            return redirect(url_for("registration.activate"), 303)
         try:
-            account = citizen.activate(context(), username, form.initial_password.data or "", form.code.data or "", rt.now())
+            account = citizen.activate(context(), username, form.initial_password.data or "", form.code.data or "",
+                                       rt.now(), address=session.client_address())
         except AccountError as exc:
-            rt.throttle.failed(username, address)
             feedback.refuse(exc, form.labels())
-            return redirect(url_for("registration.activate"), 303)
-        rt.throttle.succeeded(username)
+            return redirect(back, 303)
         form_session.pop("activation_username", None)
-        # Activation is the first sign-in (rule 6); the gate keeps agencies out until the new password (rule 7).
-        session.begin(account, amr=[assurance.PWD], acr=assurance.LOW)
+        session.signed_in(signin.begin(context(), account, [assurance.PWD], session.device(), rt.now(),
+                                       replacing=session.current()))
         feedback.done("activated")
-        return redirect(url_for("auth.change_password"), 303)
+        return redirect(url_for("account.password", next=nxt) if nxt else url_for("account.password"), 303)
     form = ActivationForm(data={"username": form_session.get("activation_username") or request.args.get("username", "")})
-    return render_template("citizen/activate.html", form=form)
-
-
-# -- validity (rule 8) ---------------------------------------------------------------------
-
-
-@bp.route(VALIDITY_PATH, methods=["GET", "POST"])
-def validity():
-    rt = runtime()
-    account = session.current_account()
-    if account is None:
-        return redirect(url_for("auth.login", next=url_for("registration.validity")), 303)
-    if request.method == "POST":
-        try:
-            until = citizen.extend_validity(context(), account, rt.now())
-        except AccountError as exc:
-            feedback.refuse(exc)
-            return redirect(url_for("registration.validity"), 303)
-        feedback.done("validity_extended", date=format_day(until))
-        return redirect(url_for("registration.validity"), 303)
-    try:
-        check_extendable(account, rt.now(), rt.policy)
-        refusal = None
-    except AccountError as exc:
-        refusal = exc.reason
-    return render_template(
-        "citizen/validity.html",
-        account=account,
-        refusal=refusal,
-        message=messages.message(refusal) if refusal else None,
-        password_expires_at=rt.policy.password_expires_at(account.password_changed_at),
-        form=ActionForm(),
-    )
+    return render_template("citizen/activate.html", form=form, next=nxt or "")

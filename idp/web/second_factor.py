@@ -1,167 +1,170 @@
-"""Ügyfélkapu+ pages: the second sign-in step and step-up (the citizen's own settings pages are in
-``idp.web.second_factor_settings``, on this blueprint).
+"""The citizen's Ügyfélkapu+ settings (``/account/second-factor``): choose the authenticator app or
+the emailed code, replace the authenticator, switch, renew recovery codes, turn it off.
 
-The second step runs in two situations: right after the password (the Flask
-session holds which account passed it, for a few minutes; no sign-in session
-exists yet), and as a step-up when an agency asks for a level the live session
-does not reach (the session's level is raised, nobody signs in again). With the
-emailed-code method the code is mailed right after the password; the page
-offers a new one (rate-limited by ``idp.accounts.email_code``).
-
-A code of either kind is throttled like a password, under its own key
-(``second-factor:<identifier>``), wherever it is typed.
+The routes join the ``account`` blueprint, whose one guard lets only a signed-in
+citizen (``g.citizen``) reach them. A new authenticator is shown as a QR code
+and as text; it counts only after a first code from it, and until then the
+factor in use keeps working. Recovery codes are shown once: they cross the one
+redirect sealed in the stash. Every verb that checks the password and a code
+holds its own throttle (``idp.lifecycle.throttling``).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+import base64
+import io
+
+import segno
+from flask import g, redirect, render_template, request
 
 from idp.accounts import assurance
 from idp.accounts.errors import AccountError
-from idp.accounts.models import Account
-from idp.extensions import db
 from idp.lifecycle import second_factor as service
-from idp.lifecycle.context import context_for
+from idp.lifecycle import signin
 from idp.mail.message import masked
 from idp.runtime import runtime
-from idp.sessions import service as sessions
+from idp.security import totp
 
 from . import feedback, session, stash
-from .auth import PENDING_SECONDS, SECOND_FACTOR_PENDING, _allow_return_to_agency, _client_of, safe_next
-from .forms import NextForm, SecondFactorCodeForm
+from .account import bp, ctx, here
+from .forms import NextForm, PasswordAndCodeForm, SecondFactorChangeForm, SecondFactorCodeForm
 
-bp = Blueprint("second_factor", __name__)
-
-#: Which account passed the password (kept server-side, its id in the form-session cookie).
-PENDING_KIND = SECOND_FACTOR_PENDING
-#: The citizen's settings pages (idp.web.second_factor_settings): every one needs a signed-in citizen.
-SETTINGS_PATH = "/account/second-factor"
-#: What a refused code check returns (the reason is flashed).
-REFUSED = object()
-
-
-@bp.before_request
-def _settings_need_a_citizen():
-    """One guard for the whole settings surface, not a decorator per route (STYLE.md habit 7)."""
-    if request.path != SETTINGS_PATH and not request.path.startswith(SETTINGS_PATH + "/"):
-        return None
-    account = session.current_account()
-    if account is None:
-        back = safe_next(request.full_path.rstrip("?")) if request.method == "GET" else SETTINGS_PATH
-        return redirect(url_for("auth.login", next=back), 303)
-    g.citizen = account
-    return None
+#: Recovery codes just issued, sealed across the one redirect and shown once.
+CODES_KIND = "recovery_codes"
+CODES_SECONDS = 5 * 60
+#: The change form's choices: the service verb each one calls, and what the page says after it.
+CHANGES = {
+    "app": (service.begin_replacement, "replacement_started"),
+    "email": (service.choose_email, "second_factor_email_on"),
+    "off": (service.remove, "second_factor_removed"),
+}
 
 
-def here(endpoint: str, nxt: str | None, **values) -> str:
-    return url_for(endpoint, next=nxt, **values) if nxt else url_for(endpoint, **values)
+def _qr_data_uri(uri: str) -> str:
+    # An SVG shown as an <img> needs its namespace (segno's inline SVG has none: it would not show).
+    svg = io.BytesIO()
+    segno.make(uri, error="m").save(svg, kind="svg", scale=5, border=2, xmldecl=False, svgns=True)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode("ascii")
 
 
-def checked(account: Account, verb, *args):
-    """Run a service verb that checks a code (and the password), throttled like a password.
-    Returns the verb's result, or ``REFUSED`` after flashing why."""
-    rt = runtime()
-    key, address = "second-factor:" + account.identifier, session.client_address()
-    verdict = rt.throttle.check(key, address)
-    if not verdict.allowed:
-        feedback.refuse("sign_in_throttled", seconds=verdict.retry_after)
-        return REFUSED
-    try:
-        result = verb(context_for(rt, db.session), account, *args, rt.now())
-    except AccountError as exc:
-        rt.throttle.failed(key, address)
-        feedback.refuse(exc)
-        return REFUSED
-    rt.throttle.succeeded(key)
-    session.reauthenticated()
-    return result
+def _keep_codes(codes: list[str]) -> None:
+    if codes:
+        stash.keep(CODES_KIND, {"codes": codes})
 
 
-def mail_code(account: Account, *, again: bool = False) -> None:
-    """Mail an emailed-method code (right after the password, or when the citizen asks for a new
-    one); the next page says what happened."""
-    rt = runtime()
-    try:
-        sent = service.send_code(context_for(rt, db.session), account, rt.now(), again=again)
-    except AccountError as exc:
-        feedback.refuse(exc)
-        return
-    if not sent:
-        feedback.refuse("email_code_not_sent")
-    elif again:
-        feedback.done("email_code_sent")
-
-
-def step_up(sso, method: str) -> None:
-    """A code proven within a live session: its level rises as the assurance policy says."""
-    rt = runtime()
-    amr = [*(sso.amr or ()), method]
-    sessions.step_up(sso, method, assurance.level_for(amr, rt.assurance), rt.now())
-
-
-def address_of(account: Account) -> str:
+def _address_of(account) -> str:
     """Where emailed codes go, as a page may show it (masked, as the mail log does)."""
     return masked(account.email) if account.email else ""
 
 
-def _who() -> tuple[Account | None, object | None]:
-    """The account that passed the password and owes its code (no session yet), or else the
-    signed-in citizen stepping up (with the session)."""
-    pending = stash.peek_once(PENDING_KIND, ttl=PENDING_SECONDS)
-    account = db.session.get(Account, pending.get("account")) if pending else None
-    if account is not None and account.has_second_factor:
-        return account, None
-    sso = session.current()
-    account = db.session.get(Account, sso.account_id) if sso is not None else None
-    if account is not None and account.has_second_factor:
-        return account, sso
-    return None, None
-
-
-@bp.route("/login/second-factor", methods=["GET", "POST"])
-def sign_in():
-    rt = runtime()
-    nxt = safe_next(request.values.get("next"))
-    account, sso = _who()
-    if account is None:
-        return redirect(here("auth.login", nxt), 303)
+@bp.route("/second-factor", methods=["GET", "POST"])
+def second_factor():
+    """The settings page; its POST confirms a new authenticator with a first code from it."""
+    rt, account = runtime(), g.citizen
     form = SecondFactorCodeForm()
     if request.method == "POST":
         if not form.validate():
             feedback.refuse("form_invalid")
-            return redirect(here("second_factor.sign_in", nxt), 303)
-        method = checked(account, service.verify, form.code.data.strip())
-        if method is REFUSED:
-            return redirect(here("second_factor.sign_in", nxt), 303)
-        # A recovery code stands in for the authenticator: RFC 8176 has no method of its own for it.
-        used = assurance.EMAIL if method == assurance.EMAIL else assurance.OTP
-        if sso is not None:
-            step_up(sso, used)
-        else:
-            if stash.take_once(PENDING_KIND, ttl=PENDING_SECONDS) is None:  # another request used it first
-                return redirect(here("auth.login", nxt), 303)
-            amr = [assurance.PWD, used]
-            session.begin(account, amr=amr, acr=assurance.level_for(amr, rt.assurance))
-        return redirect(nxt or url_for("auth.home"), 303)
-    client, _hint = _client_of(nxt)
-    _allow_return_to_agency(nxt)
-    form.next.data = nxt or ""
-    waiting = service.code_waiting(context_for(rt, db.session), account, rt.now())
+            return redirect(here("account.second_factor"), 303)
+        before = account.second_factor_method
+        try:
+            codes = service.confirm_enrolment(ctx(), account, form.code.data.strip(), rt.now())
+        except AccountError as exc:
+            feedback.refuse(exc)
+            return redirect(here("account.second_factor"), 303)
+        # The citizen has just proven the authenticator: the session's level rises with it.
+        session.reauthenticated(signin.raise_level(ctx(), session.current(), assurance.OTP, rt.now()))
+        _keep_codes(codes)
+        feedback.done("authenticator_replaced" if before == assurance.OTP else "second_factor_enrolled")
+        return redirect(here("account.second_factor"), 303)
+    codes = (stash.take(CODES_KIND, ttl=CODES_SECONDS) or {}).get("codes")
+    secret = service.pending_secret(ctx(), account)
+    if secret is None and not account.has_second_factor:
+        secret = service.begin_enrolment(ctx(), account)
+    qr = None
+    if secret is not None:
+        qr = _qr_data_uri(totp.provisioning_uri(secret, account.username or account.identifier, "Ügyfélkapu"))
+    form.next.data = g.next or ""
     return render_template(
-        "second_factor_sign_in.html", form=form, client=client, stepping_up=sso is not None,
-        method=account.second_factor_method, address=address_of(account), waiting=waiting,
-        send_form=NextForm(next=nxt or ""),
+        "second_factor.html" if account.has_second_factor else "second_factor_enrol.html",
+        account=account, form=form, secret=secret, qr=qr, codes=codes, resume=g.next,
+        email_counts=assurance.EMAIL in rt.assurance.substantial_methods, address=_address_of(account),
+        change_form=SecondFactorChangeForm(next=g.next or ""), send_form=NextForm(next=g.next or ""),
+        cancel_form=NextForm(next=g.next or ""),
     )
 
 
-@bp.post("/login/second-factor/send")
-def send_code():
-    nxt = safe_next(request.values.get("next"))
-    account, _sso = _who()
-    if account is None:
-        return redirect(here("auth.login", nxt), 303)
-    if NextForm().validate():
-        mail_code(account, again=True)
-    else:
+@bp.post("/second-factor/change")
+def second_factor_change():
+    """Replace the authenticator (or leave the emailed code for one), choose the emailed code, or
+    turn Ügyfélkapu+ off: one form, the password and a current code."""
+    form = SecondFactorChangeForm()
+    if not form.validate():
         feedback.refuse("form_invalid")
-    return redirect(here("second_factor.sign_in", nxt), 303)
+        return redirect(here("account.second_factor"), 303)
+    verb, done = CHANGES[form.action.data]
+    try:
+        result = verb(ctx(), g.citizen, form.current_password.data, (form.code.data or "").strip(), runtime().now(),
+                      address=session.client_address())
+    except AccountError as exc:
+        feedback.refuse(exc)
+        return redirect(here("account.second_factor"), 303)
+    session.rotate_current()
+    if form.action.data == "email":
+        _keep_codes(result)  # recovery codes when Ügyfélkapu+ was off, none when it replaced the app
+    feedback.done(done)
+    return redirect(here("account.second_factor"), 303)
+
+
+@bp.post("/second-factor/cancel")
+def second_factor_cancel():
+    """Drop a new authenticator that was not confirmed; the factor in use stays."""
+    if NextForm().validate():
+        service.cancel_pending(ctx(), g.citizen)
+        feedback.done("replacement_cancelled")
+    return redirect(here("account.second_factor"), 303)
+
+
+@bp.post("/second-factor/send-code")
+def second_factor_send_code():
+    """A code by email, to confirm a change (emailed-code method)."""
+    form = NextForm()
+    if not form.validate():
+        feedback.refuse("form_invalid")
+    else:
+        try:
+            sent = service.send_code(ctx(), g.citizen, runtime().now(), again=True)
+        except AccountError as exc:
+            feedback.refuse(exc)
+        else:
+            feedback.done("email_code_sent") if sent else feedback.refuse("email_code_not_sent")
+    return redirect(here("account.recovery_codes" if form.page.data == "recovery" else "account.second_factor"), 303)
+
+
+@bp.route("/second-factor/recovery-codes", methods=["GET", "POST"])
+def recovery_codes():
+    """Ten new recovery codes after the password and a current code; the old ones stop working."""
+    account = g.citizen
+    if not account.has_second_factor:
+        return redirect(here("account.second_factor"), 303)
+    form = PasswordAndCodeForm()
+    if request.method == "POST":
+        if not form.validate():
+            feedback.refuse("form_invalid")
+            return redirect(here("account.recovery_codes"), 303)
+        try:
+            codes = service.renew_recovery_codes(ctx(), account, form.current_password.data, form.code.data.strip(),
+                                                 runtime().now(), address=session.client_address())
+        except AccountError as exc:
+            feedback.refuse(exc)
+        else:
+            session.rotate_current()
+            _keep_codes(codes)
+            feedback.done("recovery_codes_renewed")
+        return redirect(here("account.recovery_codes"), 303)
+    form.next.data = g.next or ""
+    return render_template(
+        "second_factor_recovery.html", account=account, form=form, resume=g.next,
+        codes=(stash.take(CODES_KIND, ttl=CODES_SECONDS) or {}).get("codes"),
+        send_form=NextForm(next=g.next or "", page="recovery"),
+    )

@@ -1,8 +1,15 @@
-"""The sign-in session as the browser holds it: a cookie with a random secret.
+"""The browser's cookies of the sign-in: the session and the interaction binding.
 
+The sign-in session cookie holds a random secret (only its digest is stored).
 HttpOnly, Secure over https (and then ``__Host-`` prefixed), SameSite=Lax so
 the citizen arriving from an agency's link is still recognised (single
-sign-on), while cross-site POSTs carry no session.
+sign-on), while cross-site POSTs carry no session: a POSTed authorization
+request is stored as an interaction and continued by a same-site GET, which
+does carry it (``idp.web.oauth``).
+
+The browser cookie binds interactions to the browser that started them
+(``idp.interactions``): a random value, HttpOnly and Lax as well, kept for the
+browser's session; only its digest is stored on the record.
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ from flask import Flask, Response, g, request
 
 from idp.accounts.models import Account
 from idp.extensions import db
+from idp.interactions.service import new_browser_secret
 from idp.lifecycle import access
 from idp.lifecycle.access import EndedAccess
+from idp.lifecycle.signin import Device, SignedIn
 from idp.runtime import runtime
 from idp.sessions import service as sessions
 from idp.sessions.models import SsoSession
@@ -43,26 +52,28 @@ def client_address() -> str:
     return request.remote_addr or ""
 
 
-def begin(account: Account, amr: list[str], acr: str) -> SsoSession:
-    """Start a fresh session (a new secret every sign-in, ASVS V7.2.4); the previous one ends."""
-    rt = runtime()
-    previous = current()
-    if previous is not None:
-        end_sessions(previous.account_id, "replaced", only=[previous.sid])
-    sso, secret = sessions.start(
-        db.session, account, rt.now(), amr, acr, client_address(), request.headers.get("User-Agent", "")
-    )
-    g.sso = sso
+def device() -> Device:
+    return Device(client_address(), request.headers.get("User-Agent", ""))
+
+
+def signed_in(result: SignedIn) -> SsoSession:
+    """The sign-in verb started a session (``idp.lifecycle.signin``): this browser holds it from now on."""
+    g.sso = result.session
+    g.set_session_cookie = result.secret
+    return result.session
+
+
+def reauthenticated(secret: str) -> None:
+    """The session continues under a new cookie secret (``sessions.rotate``)."""
     g.set_session_cookie = secret
-    return sso
 
 
-def reauthenticated() -> None:
-    """The signed-in citizen proved a secret again (a step-up, a password change, a second-factor
-    change): the session continues under a new cookie secret (``sessions.rotate``)."""
+def rotate_current() -> None:
+    """The signed-in citizen proved a secret again (a password change, a second-factor change): a new
+    cookie secret for the session (ASVS 5.0 V7.2.4)."""
     sso = current()
     if sso is not None:
-        g.set_session_cookie = sessions.rotate(sso)
+        reauthenticated(sessions.rotate(sso))
 
 
 def end_sessions(account_id: int, reason: str, *, only=None, keep: str | None = None) -> EndedAccess:
@@ -84,6 +95,22 @@ def end_current(reason: str) -> SsoSession | None:
     return sso
 
 
+def _browser_cookie_name() -> str:
+    return "__Host-idp_browser" if runtime().settings.is_https else "idp_browser"
+
+
+def browser(*, create: bool = False) -> str | None:
+    """This browser's binding value for interactions; a new one (set on the response) when asked to
+    create and the request carries none."""
+    value = g.get("browser") or request.cookies.get(_browser_cookie_name())
+    if value and len(value) <= 128:
+        return value
+    if not create:
+        return None
+    g.browser = g.set_browser_cookie = new_browser_secret()
+    return g.browser
+
+
 def apply_cookie(response: Response) -> Response:
     rt = runtime()
     name = rt.settings.session_cookie_name
@@ -94,6 +121,9 @@ def apply_cookie(response: Response) -> Response:
         response.set_cookie(name, secret, httponly=True, secure=secure, samesite="Lax", path="/")
     elif g.get("clear_session_cookie"):
         response.delete_cookie(name, httponly=True, secure=secure, samesite="Lax", path="/")
+    binding = g.get("set_browser_cookie")
+    if binding:
+        response.set_cookie(_browser_cookie_name(), binding, httponly=True, secure=secure, samesite="Lax", path="/")
     return response
 
 

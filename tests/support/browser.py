@@ -73,13 +73,29 @@ def screenshot_all(context, test_name: str) -> list[Path]:
     return saved
 
 
+def interaction_page(provider: str, name: str) -> re.Pattern:
+    """The URLs of an agency's interaction page ``name`` (``login``, ``consent``, ``fix``,
+    ``second-factor``) on ``provider``."""
+    return re.compile(re.escape(provider.rstrip("/")) + r"/interaction/[A-Za-z0-9_-]+/" + re.escape(name) + r"(?:[?#].*)?$")
+
+
+def matches(url: str, where: str | re.Pattern) -> bool:
+    """``where``: a URL prefix, or a pattern the whole URL matches."""
+    return bool(where.match(url)) if isinstance(where, re.Pattern) else url.startswith(where)
+
+
+def at(page, where: str | re.Pattern) -> None:
+    """Wait until the page is at ``where`` (``matches``)."""
+    page.wait_for_url(lambda url: matches(url, where))
+
+
 @contextmanager
-def watch(page, prefix: str):
-    """Record the (method, url, status) of every response whose URL starts with ``prefix``."""
+def watch(page, where: str | re.Pattern):
+    """Record the (method, url, status) of every response whose URL ``matches`` ``where``."""
     seen: list[tuple[str, str, int]] = []
 
     def on_response(response):
-        if response.url.startswith(prefix):
+        if matches(response.url, where):
             seen.append((response.request.method, response.url, response.status))
 
     page.on("response", on_response)

@@ -42,11 +42,20 @@ class Citizen:
     password: str = PASSWORD
 
     def sign_in(self, password: str | None = None, next_url: str | None = None):
-        """Through the real form: GET the page, POST username and password."""
-        page = self.http.get("/login", query_string={"next": next_url} if next_url else None)
+        """Through the real form of the direct sign-in: GET the page, POST username and password."""
+        query = {"next": next_url} if next_url else None
+        page = self.http.get("/login", query_string=query)
         data = {"csrf_token": csrf_of(page.get_data(as_text=True)), "username": self.account.username,
-                "password": password or self.password, "next": next_url or ""}
-        return self.http.post("/login", data=data)
+                "password": password or self.password}
+        return self.http.post("/login", data=data, query_string=query)
+
+    def sign_in_at(self, login_url: str, password: str | None = None):
+        """Through an interaction's sign-in page (``login_url``): GET it, POST username and password."""
+        page = self.http.get(login_url)
+        assert page.status_code == 200, (page.status_code, page.headers.get("Location"))
+        data = {"csrf_token": csrf_of(page.get_data(as_text=True)), "username": self.account.username,
+                "password": password or self.password}
+        return self.http.post(login_url, data=data)
 
     def with_second_factor(self) -> tuple[str, list[str]]:
         """Ügyfélkapu+ on, straight through the service; returns the secret and the recovery codes.
@@ -84,11 +93,13 @@ class Citizen:
                 return match.group(1)
         raise AssertionError("no Ügyfélkapu+ code in the outbox")
 
-    def second_step(self, code: str, next_url: str | None = None):
-        """Through the real form: the Ügyfélkapu+ code page after the password (or a step-up)."""
-        page = self.http.get("/login/second-factor", query_string={"next": next_url} if next_url else None)
-        data = {"csrf_token": csrf_of(page.get_data(as_text=True)), "code": code, "next": next_url or ""}
-        return self.http.post("/login/second-factor", data=data)
+    def second_step(self, code: str, next_url: str | None = None, page_url: str = "/login/second-factor"):
+        """Through the real form: the Ügyfélkapu+ code page after the password (or a step-up); an
+        interaction's own code page when ``page_url`` names it."""
+        query = {"next": next_url} if next_url else None
+        page = self.http.get(page_url, query_string=query)
+        data = {"csrf_token": csrf_of(page.get_data(as_text=True)), "code": code}
+        return self.http.post(page_url, data=data, query_string=query)
 
     def signed_in_quickly(self, amr=("pwd",), auth_time=None):
         """Fast login for everything after sign-in: a session straight from the service."""
@@ -131,13 +142,29 @@ class Agency:
         return self.last_params
 
     def authorize(self, **overrides):
+        """The authorization request as the agency sends it; the provider's first answer."""
         return self.http.get("/authorize?" + urlencode(self.authorize_params(**overrides)))
 
+    def follow(self, response):
+        """Follow the provider's own redirects (to an interaction's pages and its resume step) until
+        a page is shown or the browser is sent back to the agency."""
+        for _ in range(10):
+            location = response.headers.get("Location", "") if response.status_code in (302, 303) else ""
+            if not location.startswith("/"):
+                return response
+            response = self.http.get(location)
+        raise AssertionError("too many redirects")
+
+    def visit(self, **overrides):
+        """Authorize and follow the provider's redirects: a page, or the answer to the agency."""
+        return self.follow(self.authorize(**overrides))
+
     def consent(self, page, decision: str = "allow"):
+        """Answer the consent page ``page`` (a response showing it); returns the provider's answer."""
         html = page.get_data(as_text=True)
-        data = dict(self.last_params)
-        data.update(csrf_token=csrf_of(html), decision=decision)
-        return self.http.post("/authorize", data=data)
+        action = re.search(r'<form method="post" action="([^"]*/consent)"', html)
+        assert action, "not a consent page"
+        return self.http.post(action.group(1), data={"csrf_token": csrf_of(html), "decision": decision})
 
     def code_from(self, response) -> str:
         assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
@@ -150,9 +177,9 @@ class Agency:
 
     def get_code(self, **overrides) -> str:
         """Authorize with a signed-in citizen, consenting when asked."""
-        response = self.authorize(**overrides)
+        response = self.visit(**overrides)
         if response.status_code == 200 and b'name="decision"' in response.data:
-            response = self.consent(response)
+            response = self.follow(self.consent(response))
         return self.code_from(response)
 
     def _auth(self, data: dict) -> dict:

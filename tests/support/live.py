@@ -8,7 +8,7 @@ import re
 import socket
 import threading
 from contextlib import contextmanager
-from urllib.parse import unquote, urljoin
+from urllib.parse import urljoin
 
 import requests
 from werkzeug.serving import make_server
@@ -42,8 +42,7 @@ def browser_sign_in(http: requests.Session, authorize_url: str, username: str, p
     """What a citizen's browser does: follow to the sign-in page and sign in."""
     page = http.get(authorize_url, allow_redirects=True)
     assert "/login" in page.url, page.url
-    data = {"csrf_token": CSRF.search(page.text).group(1), "username": username, "password": password,
-            "next": unquote(page.url.split("next=", 1)[1]) if "next=" in page.url else ""}
+    data = {"csrf_token": CSRF.search(page.text).group(1), "username": username, "password": password}
     return http.post(page.url.split("?")[0], data=data, allow_redirects=False)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from idp.accounts import assurance
 from idp.accounts.service import find_by_username
@@ -102,7 +102,8 @@ class Page:
 
 
 PAGES = (
-    Page("login", lambda s: "/login?next=" + quote(s.authorize_url("agency1"), safe=""), "#username"),
+    Page("login", lambda s: s.authorize_url("agency1"), "#username"),
+    Page("interaction-gone", lambda s: "/interaction/no-such-interaction", "main h1", status=410, main=False),
     Page("login-error", lambda s: "/login", ".flash-error", then=_submit_login_empty, main=False),
     Page("home", lambda s: "/", "main a.button.primary"),
     Page("home-signed-in", lambda s: "/", "dl.facts", who="citizen"),

@@ -29,17 +29,29 @@ def assert_error_page(response) -> None:
     assert response.mimetype == "text/html"
 
 
-def login_location(response) -> str:
-    """The sign-in page an authorization request sent the browser to (path and query)."""
-    assert response.status_code in (302, 303), response.status_code
+INTERACTION_PAGE = re.compile(r"^/interaction/([A-Za-z0-9_-]{20,64})/([a-z-]+)$")
+
+
+def page_location(response, page: str) -> str:
+    """The interaction page (``login``, ``consent``, ``fix``, ``second-factor``) an authorization
+    request sent the browser to."""
+    assert response.status_code in (302, 303), (response.status_code, response.get_data(as_text=True)[:300])
     location = response.headers["Location"]
-    parts = urlsplit(location)
-    assert parts.path == "/login", location
+    match = INTERACTION_PAGE.match(urlsplit(location).path)
+    assert match and match.group(2) == page, location
     return location
 
 
-def next_of(login_url: str) -> str:
-    return query_of(login_url)["next"]
+def login_location(response) -> str:
+    """The sign-in page of the interaction an authorization request sent the browser to."""
+    return page_location(response, "login")
+
+
+def resume_of(page_url: str) -> str:
+    """The resume step of the interaction a page belongs to."""
+    match = INTERACTION_PAGE.match(urlsplit(page_url).path)
+    assert match, page_url
+    return f"/interaction/{match.group(1)}"
 
 
 def hidden_inputs(page_html: str) -> dict[str, str]:
