@@ -3,6 +3,9 @@
 the rules of dynamic registration (RFC 7591 §2, OpenID Connect Dynamic Client
 Registration 1.0 §2) on top.
 
+Every URI has the shape of ``idp.clients.uris`` (no whitespace or control characters, an
+authority that is ``host[:port]`` only).
+
 Errors carry an RFC 7591 error code (``invalid_redirect_uri``,
 ``invalid_client_metadata``) and a short ASCII description.
 """
@@ -10,13 +13,13 @@ Errors carry an RFC 7591 error code (``invalid_redirect_uri``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from . import scopes as sc
-from .remote import FetchError, Fetcher, is_loopback
+from .remote import FetchError, Fetcher
+from .uris import UriError, authority_of
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 SIGNING_ALGS = ("RS256", "ES256", "EdDSA")
@@ -52,18 +55,25 @@ class ClientMetadata:
         return self.token_endpoint_auth_method == "none"
 
 
+_URI_PROBLEMS = {
+    "uri_has_space_or_control": "URI must not contain whitespace or control characters",
+    "uri_not_absolute": "URI must be absolute https",
+    "uri_authority_invalid": "URI authority must be a host name or IP address and an optional port",
+}
+
+
 def check_uri(uri: str, error: str, *, allow_loopback_http: bool) -> str:
     try:
-        parts = urlsplit(uri)
-    except ValueError:
-        raise MetadataError(error, "URI is not valid") from None
-    if parts.fragment or "#" in uri:
+        authority = authority_of(uri)
+    except UriError as exc:
+        raise MetadataError(error, _URI_PROBLEMS[exc.reason]) from None
+    if "#" in uri:
         raise MetadataError(error, "URI must not contain a fragment")
-    if parts.scheme == "https" and parts.hostname:
+    if authority.scheme == "https":
         return uri
-    if parts.scheme == "http" and is_loopback(parts.hostname) and allow_loopback_http:
+    if authority.scheme == "http" and authority.is_loopback and allow_loopback_http:
         return uri
-    if parts.scheme == "http" and is_loopback(parts.hostname):
+    if authority.scheme == "http" and authority.is_loopback:
         raise MetadataError(error, "http is allowed only for loopback native or development clients")
     raise MetadataError(error, "URI must be absolute https")
 
@@ -129,7 +139,7 @@ def validate(
         meta.scopes = [sc.OPENID, *meta.scopes]
     if meta.subject_type not in ("pairwise", "public"):
         raise MetadataError("invalid_client_metadata", "subject_type must be pairwise or public")
-    hosts = {urlsplit(u).hostname for u in meta.redirect_uris}
+    hosts = {authority_of(u).host for u in meta.redirect_uris}
     if meta.subject_type == "pairwise" and len(hosts) > 1 and not meta.sector_identifier_uri:
         raise MetadataError(
             "invalid_client_metadata", "redirect_uris on several hosts need a sector_identifier_uri"
@@ -143,8 +153,8 @@ def validate(
 
 def _host_is_loopback(uri: str) -> bool:
     try:
-        return is_loopback(urlsplit(uri).hostname)
-    except ValueError:
+        return authority_of(uri).is_loopback
+    except UriError:
         return False
 
 
