@@ -87,6 +87,13 @@ def test_in_production_a_web_client_may_not_use_loopback(uri, production, rt):
     assert response.get_json()["error"] == "invalid_redirect_uri"
 
 
+def test_in_production_a_jwks_uri_at_a_private_address_is_refused_at_registration(production, rt):
+    response = register(production, initial_token(rt), token_endpoint_auth_method="private_key_jwt",
+                        jwks_uri="https://10.0.0.1/jwks.json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_client_metadata"
+
+
 def test_the_name_defaults_to_the_agency_and_grants_to_the_code_grant(client, rt):
     body = register(client, initial_token(rt, "Kormányablak")).get_json()
     assert body["client_name"] == "Kormányablak"

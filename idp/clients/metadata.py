@@ -4,7 +4,10 @@ the rules of dynamic registration (RFC 7591 §2, OpenID Connect Dynamic Client
 Registration 1.0 §2) on top.
 
 Every URI has the shape of ``idp.clients.uris`` (no whitespace or control characters, an
-authority that is ``host[:port]`` only).
+authority that is ``host[:port]`` only). The URIs the provider fetches (``jwks_uri``,
+``sector_identifier_uri``) must also pass the static checks of the
+``Fetcher`` that will call them: https (loopback http only in development), RFC 3986
+characters only, no literal address that is not public.
 
 Errors carry an RFC 7591 error code (``invalid_redirect_uri``,
 ``invalid_client_metadata``) and a short ASCII description.
@@ -78,6 +81,17 @@ def check_uri(uri: str, error: str, *, allow_loopback_http: bool) -> str:
     raise MetadataError(error, "URI must be absolute https")
 
 
+def check_called_uri(uri: str, name: str, fetcher: Fetcher) -> str:
+    """A URI the provider calls: the shape of every URI, then the static checks of the fetcher
+    that will call it (the address is checked again, resolved, at every call)."""
+    check_uri(uri, "invalid_client_metadata", allow_loopback_http=fetcher.allow_loopback_http)
+    try:
+        fetcher.check_url(uri)
+    except FetchError as exc:
+        raise MetadataError("invalid_client_metadata", f"{name} {exc.reason}") from None
+    return uri
+
+
 def _check_jwks(jwks) -> None:
     if not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
         raise MetadataError("invalid_client_metadata", "jwks must be a JWK Set")
@@ -105,7 +119,10 @@ def validate(
     meta: ClientMetadata, *, supported_algs: list[str], allow_loopback_http: bool, fetcher: Fetcher | None = None
 ) -> ClientMetadata:
     """Check metadata as the operator's CLI accepts it. With a ``fetcher``, the
-    sector_identifier_uri is fetched and checked (the CLI and registration pass one)."""
+    sector_identifier_uri is fetched and checked (the CLI and registration pass one). The URIs
+    the provider calls are held to that fetcher's policy (without one, to a fetcher allowing
+    loopback as ``allow_loopback_http`` says)."""
+    called = fetcher or Fetcher(allow_loopback_http=allow_loopback_http)
     if not meta.name or len(meta.name) > 200:
         raise MetadataError("invalid_client_metadata", "client_name is required (at most 200 characters)")
     if not meta.redirect_uris:
@@ -126,7 +143,7 @@ def validate(
     if meta.jwks is not None:
         _check_jwks(meta.jwks)
     if meta.jwks_uri:
-        check_uri(meta.jwks_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
+        check_called_uri(meta.jwks_uri, "jwks_uri", called)
     if meta.id_token_signed_response_alg not in supported_algs:
         raise MetadataError("invalid_client_metadata", "id_token_signed_response_alg is not supported")
     unknown = [g for g in meta.grant_types if g not in GRANT_TYPES]
@@ -145,7 +162,7 @@ def validate(
             "invalid_client_metadata", "redirect_uris on several hosts need a sector_identifier_uri"
         )
     if meta.sector_identifier_uri:
-        check_uri(meta.sector_identifier_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
+        check_called_uri(meta.sector_identifier_uri, "sector_identifier_uri", called)
         if fetcher is not None:
             check_sector_identifier(meta, fetcher)
     return meta

@@ -31,6 +31,8 @@ _SCHEME_AND_AUTHORITY = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)")
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _NUMBER = re.compile(r"[0-9]+|0x[0-9a-f]*")
 _PORT = re.compile(r"[0-9]{1,5}")
+#: Characters RFC 3986 §2 allows in a URI (unreserved, reserved, and "%" starting an escape).
+_RFC3986 = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 _SPACE_OR_CONTROL = {"Cc", "Cf", "Zs", "Zl", "Zp"}
 
 
@@ -63,6 +65,11 @@ class Authority:
 
 def has_space_or_control(text: str) -> bool:
     return any(c.isspace() or unicodedata.category(c) in _SPACE_OR_CONTROL for c in text)
+
+
+def is_rfc3986(text: str) -> bool:
+    """Only the characters RFC 3986 allows, escapes well formed (no ``\\``, no non-ASCII, no ``"``)."""
+    return _RFC3986.fullmatch(text) is not None
 
 
 def check_host(host: str) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None]:
