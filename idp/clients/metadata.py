@@ -4,8 +4,8 @@ the rules of dynamic registration (RFC 7591 §2, OpenID Connect Dynamic Client
 Registration 1.0 §2) on top.
 
 Every URI has the shape of ``idp.clients.uris`` (no whitespace or control characters, an
-authority that is ``host[:port]`` only). The URIs the provider fetches (``jwks_uri``,
-``sector_identifier_uri``) must also pass the static checks of the
+authority that is ``host[:port]`` only). The URIs the provider calls (``jwks_uri``,
+``sector_identifier_uri``, ``backchannel_logout_uri``) must also pass the static checks of the
 ``Fetcher`` that will call them: https (loopback http only in development), RFC 3986
 characters only, no literal address that is not public.
 
@@ -133,7 +133,7 @@ def validate(
         for u in meta.post_logout_redirect_uris
     ]
     if meta.backchannel_logout_uri:
-        check_uri(meta.backchannel_logout_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
+        check_called_uri(meta.backchannel_logout_uri, "backchannel_logout_uri", called)
     if meta.token_endpoint_auth_method not in AUTH_METHODS:
         raise MetadataError("invalid_client_metadata", "token_endpoint_auth_method is not supported")
     if meta.token_endpoint_auth_method == "private_key_jwt" and not (meta.jwks or meta.jwks_uri):

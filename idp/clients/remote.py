@@ -1,5 +1,5 @@
-"""Calling a URL an integrator chose: fetching its ``sector_identifier_uri`` and ``jwks_uri``
-(and POSTing a form, for back-channel logout). Every such request goes through a :class:`Fetcher`,
+"""Calling a URL an integrator chose: fetching its ``sector_identifier_uri`` and ``jwks_uri``,
+POSTing its back-channel logout notices. Every such request goes through a :class:`Fetcher`,
 with the limits that keep it from being turned against the provider (server-side request
 forgery; OWASP ASVS 5.0 V1.3.6, OWASP SSRF Prevention Cheat Sheet):
 
