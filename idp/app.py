@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
 
-    from idp.oidc.backchannel import Dispatcher
+    from idp.oidc.backchannel import Dispatcher, delivery_fetcher
     from idp.oidc.server import build_server
     from idp.web import register_web
     from idp.web.i18n import compile_catalogs, select_locale
@@ -133,7 +133,9 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     compile_catalogs()
     babel.init_app(app, locale_selector=select_locale)
     rt.server = build_server(app, rt)
-    rt.logout = Dispatcher(app, lambda: db.session, settings.logout.backchannel_in_background)
+    rt.logout = Dispatcher(
+        app, lambda: db.session, settings.logout.backchannel_in_background, fetcher=delivery_fetcher(settings)
+    )
     app.extensions["idp"] = rt
     register_web(app)
 

@@ -9,6 +9,7 @@ not followed.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import jwt as pyjwt
@@ -26,6 +27,7 @@ from idp.sessions.models import SsoSession
 from .conftest import make_settings
 from .support.factories import make_client
 from .support.flows import Agency, csrf_of
+from .support.network import Resolver, listening
 from .support.protocol import id_token_claims
 from .support.receiver import logout_receiver
 
@@ -207,6 +209,50 @@ def test_an_unreachable_agency_is_recorded_not_raised(client, rt, citizen):
     [notice] = db_notices(rt)
     assert notice.attempts[0]["outcome"].startswith("unreachable")
     assert notice.next_attempt_at > rt.now()
+
+
+def test_delivery_to_a_name_resolving_to_a_private_address_is_a_failed_attempt_that_sends_nothing(
+    client, rt, citizen, monkeypatch
+):
+    """The name answers a loopback address (allowed in development) and a private one: the whole
+    answer is refused at every attempt, and the listener at the loopback address hears nothing."""
+    from idp.extensions import db
+
+    dns = Resolver(monkeypatch)
+    with listening() as listener:
+        dns.answer("logout.agency.test", ["127.0.0.1", "10.1.2.3"])
+        agency = agency_with_logout(client, rt, f"https://logout.agency.test:{listener.port}/backchannel-logout")
+        citizen.sign_in()
+        agency.tokens()
+        assert sign_out(client).status_code == 303
+        [notice] = db_notices(rt)
+        assert notice.delivered_at is None and notice.attempts[0]["outcome"] == "not a public address"
+        assert notice.next_attempt_at == rt.now() + timedelta(seconds=RETRIES[0])
+        for wait in RETRIES:
+            rt.clock.advance(seconds=wait)
+            report = run_jobs(db.session, rt.now(), rt.policy, rt.mailer, links=Links.under(rt.issuer), logout=rt.logout)
+            assert report.logout == {"not a public address": 1}
+        [notice] = db_notices(rt)
+        assert notice.given_up_at is not None and notice.delivered_at is None and len(notice.attempts) == 3
+    assert listener.connections == 0
+    assert dns.lookups["logout.agency.test"] == 3
+
+
+def test_no_logout_token_reaches_the_logs(client, rt, citizen, caplog):
+    caplog.set_level(logging.DEBUG)
+    with logout_receiver(statuses=[503]) as receiver:
+        agency = agency_with_logout(client, rt, receiver.url)
+        citizen.sign_in()
+        agency.tokens()
+        sign_out(client)
+        from idp.extensions import db
+
+        rt.clock.advance(seconds=RETRIES[0])
+        run_jobs(db.session, rt.now(), rt.policy, rt.mailer, links=Links.under(rt.issuer), logout=rt.logout)
+    assert len(receiver.tokens) == 2
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "back-channel logout notice" in text  # the attempts were logged, without their token
+    assert not any(token in text for token in receiver.tokens)
 
 
 def test_deletion_at_the_office_tells_the_agencies(client, rt, citizen, receiver):

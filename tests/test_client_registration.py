@@ -87,6 +87,55 @@ def test_in_production_a_web_client_may_not_use_loopback(uri, production, rt):
     assert response.get_json()["error"] == "invalid_redirect_uri"
 
 
+NON_PUBLIC_CALLED_URIS = {
+    "loopback": "https://127.0.0.1:8443/backchannel-logout",
+    "loopback_http": "http://127.0.0.1:8080/backchannel-logout",
+    "localhost": "https://localhost/backchannel-logout",
+    "private": "https://10.0.0.1/backchannel-logout",
+    "link_local_metadata": "https://169.254.169.254/latest/meta-data",
+    "ipv6_loopback": "https://[::1]/backchannel-logout",
+    "ipv6_link_local": "https://[fe80::1]/backchannel-logout",
+    "ipv4_mapped_private": "https://[::ffff:10.0.0.1]/backchannel-logout",
+    "unspecified": "https://0.0.0.0/backchannel-logout",
+}
+
+
+@pytest.mark.parametrize("uri", NON_PUBLIC_CALLED_URIS.values(), ids=NON_PUBLIC_CALLED_URIS.keys())
+def test_in_production_a_backchannel_logout_uri_must_not_name_a_non_public_address(uri, production, rt):
+    response = register(production, initial_token(rt), backchannel_logout_uri=uri)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_client_metadata"
+
+
+def test_in_production_a_native_client_may_not_point_its_backchannel_logout_uri_at_loopback(production, rt):
+    response = register(production, initial_token(rt), application_type="native", token_endpoint_auth_method="none",
+                        redirect_uris=["http://127.0.0.1:47011/cb"], backchannel_logout_uri="http://127.0.0.1:47011/bc")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_client_metadata"
+
+
+@pytest.mark.parametrize("option", ["--backchannel-logout-uri", "--sector-identifier-uri"])
+def test_in_production_the_operators_cli_refuses_a_called_uri_at_a_private_address(option, production):
+    args = ["clients", "add", "--name", "Agency", "--redirect-uri", "https://agency.example.hu/cb", option,
+            "https://10.0.0.1/x"]
+    result = production.application.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert "invalid_client_metadata" in result.output
+
+
+def test_in_production_a_public_backchannel_logout_uri_is_kept(production, rt):
+    response = register(production, initial_token(rt), backchannel_logout_uri="https://agency.example.hu:8443/bc")
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["backchannel_logout_uri"] == "https://agency.example.hu:8443/bc"
+
+
+def test_in_production_a_jwks_uri_at_a_private_address_is_refused_at_registration(production, rt):
+    response = register(production, initial_token(rt), token_endpoint_auth_method="private_key_jwt",
+                        jwks_uri="https://10.0.0.1/jwks.json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_client_metadata"
+
+
 def test_the_name_defaults_to_the_agency_and_grants_to_the_code_grant(client, rt):
     body = register(client, initial_token(rt, "Kormányablak")).get_json()
     assert body["client_name"] == "Kormányablak"

@@ -3,6 +3,12 @@
 the rules of dynamic registration (RFC 7591 §2, OpenID Connect Dynamic Client
 Registration 1.0 §2) on top.
 
+Every URI has the shape of ``idp.clients.uris`` (no whitespace or control characters, an
+authority that is ``host[:port]`` only). The URIs the provider calls (``jwks_uri``,
+``sector_identifier_uri``, ``backchannel_logout_uri``) must also pass the static checks of the
+``Fetcher`` that will call them: https (loopback http only in development), RFC 3986
+characters only, no literal address that is not public.
+
 Errors carry an RFC 7591 error code (``invalid_redirect_uri``,
 ``invalid_client_metadata``) and a short ASCII description.
 """
@@ -10,13 +16,13 @@ Errors carry an RFC 7591 error code (``invalid_redirect_uri``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from . import scopes as sc
-from .remote import FetchError, Fetcher, is_loopback
+from .remote import FetchError, Fetcher
+from .uris import UriError, authority_of
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 SIGNING_ALGS = ("RS256", "ES256", "EdDSA")
@@ -53,20 +59,38 @@ class ClientMetadata:
         return self.token_endpoint_auth_method == "none"
 
 
+_URI_PROBLEMS = {
+    "uri_has_space_or_control": "URI must not contain whitespace or control characters",
+    "uri_not_absolute": "URI must be absolute https",
+    "uri_authority_invalid": "URI authority must be a host name or IP address and an optional port",
+}
+
+
 def check_uri(uri: str, error: str, *, allow_loopback_http: bool) -> str:
     try:
-        parts = urlsplit(uri)
-    except ValueError:
-        raise MetadataError(error, "URI is not valid") from None
-    if parts.fragment or "#" in uri:
+        authority = authority_of(uri)
+    except UriError as exc:
+        raise MetadataError(error, _URI_PROBLEMS[exc.reason]) from None
+    if "#" in uri:
         raise MetadataError(error, "URI must not contain a fragment")
-    if parts.scheme == "https" and parts.hostname:
+    if authority.scheme == "https":
         return uri
-    if parts.scheme == "http" and is_loopback(parts.hostname) and allow_loopback_http:
+    if authority.scheme == "http" and authority.is_loopback and allow_loopback_http:
         return uri
-    if parts.scheme == "http" and is_loopback(parts.hostname):
+    if authority.scheme == "http" and authority.is_loopback:
         raise MetadataError(error, "http is allowed only for loopback native or development clients")
     raise MetadataError(error, "URI must be absolute https")
+
+
+def check_called_uri(uri: str, name: str, fetcher: Fetcher) -> str:
+    """A URI the provider calls: the shape of every URI, then the static checks of the fetcher
+    that will call it (the address is checked again, resolved, at every call)."""
+    check_uri(uri, "invalid_client_metadata", allow_loopback_http=fetcher.allow_loopback_http)
+    try:
+        fetcher.check_url(uri)
+    except FetchError as exc:
+        raise MetadataError("invalid_client_metadata", f"{name} {exc.reason}") from None
+    return uri
 
 
 def _check_jwks(jwks) -> None:
@@ -96,7 +120,10 @@ def validate(
     meta: ClientMetadata, *, supported_algs: list[str], allow_loopback_http: bool, fetcher: Fetcher | None = None
 ) -> ClientMetadata:
     """Check metadata as the operator's CLI accepts it. With a ``fetcher``, the
-    sector_identifier_uri is fetched and checked (the CLI and registration pass one)."""
+    sector_identifier_uri is fetched and checked (the CLI and registration pass one). The URIs
+    the provider calls are held to that fetcher's policy (without one, to a fetcher allowing
+    loopback as ``allow_loopback_http`` says)."""
+    called = fetcher or Fetcher(allow_loopback_http=allow_loopback_http)
     if not meta.name or len(meta.name) > 200:
         raise MetadataError("invalid_client_metadata", "client_name is required (at most 200 characters)")
     if not meta.redirect_uris:
@@ -107,7 +134,7 @@ def validate(
         for u in meta.post_logout_redirect_uris
     ]
     if meta.backchannel_logout_uri:
-        check_uri(meta.backchannel_logout_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
+        check_called_uri(meta.backchannel_logout_uri, "backchannel_logout_uri", called)
     if meta.token_endpoint_auth_method not in AUTH_METHODS:
         raise MetadataError("invalid_client_metadata", "token_endpoint_auth_method is not supported")
     if meta.token_endpoint_auth_method == "private_key_jwt" and not (meta.jwks or meta.jwks_uri):
@@ -117,7 +144,7 @@ def validate(
     if meta.jwks is not None:
         _check_jwks(meta.jwks)
     if meta.jwks_uri:
-        check_uri(meta.jwks_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
+        check_called_uri(meta.jwks_uri, "jwks_uri", called)
     if meta.id_token_signed_response_alg not in supported_algs:
         raise MetadataError("invalid_client_metadata", "id_token_signed_response_alg is not supported")
     unknown = [g for g in meta.grant_types if g not in GRANT_TYPES]
@@ -130,13 +157,13 @@ def validate(
         meta.scopes = [sc.OPENID, *meta.scopes]
     if meta.subject_type not in ("pairwise", "public"):
         raise MetadataError("invalid_client_metadata", "subject_type must be pairwise or public")
-    hosts = {urlsplit(u).hostname for u in meta.redirect_uris}
+    hosts = {authority_of(u).host for u in meta.redirect_uris}
     if meta.subject_type == "pairwise" and len(hosts) > 1 and not meta.sector_identifier_uri:
         raise MetadataError(
             "invalid_client_metadata", "redirect_uris on several hosts need a sector_identifier_uri"
         )
     if meta.sector_identifier_uri:
-        check_uri(meta.sector_identifier_uri, "invalid_client_metadata", allow_loopback_http=allow_loopback_http)
+        check_called_uri(meta.sector_identifier_uri, "sector_identifier_uri", called)
         if fetcher is not None:
             check_sector_identifier(meta, fetcher)
     return meta
@@ -144,8 +171,8 @@ def validate(
 
 def _host_is_loopback(uri: str) -> bool:
     try:
-        return is_loopback(urlsplit(uri).hostname)
-    except ValueError:
+        return authority_of(uri).is_loopback
+    except UriError:
         return False
 
 

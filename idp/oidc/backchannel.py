@@ -12,9 +12,14 @@ signed like the agency's ID tokens, ``typ`` ``logout+jwt``, with ``iss``,
 never a ``nonce``; spec §2.4) POSTed as ``logout_token`` (§2.5). A 2xx answer
 delivers it; anything else, a timeout or a refused connection is recorded and
 retried after the waits in ``logout.backchannel_retry_seconds`` by ``idp jobs
-run``, then given up. Redirects are not followed (the URI was validated at
-registration; a redirect could point anywhere). The same ``jti`` is sent on
-every retry so the agency can drop a repeat.
+run``, then given up. The POST goes through the same ``idp.clients.remote.Fetcher``
+as every other call to a URL an integrator chose: the host is resolved at each
+attempt and must resolve to public addresses only (loopback too in development),
+the connection goes to the checked address, and a host that resolves elsewhere
+is a failed attempt like any other (recorded, retried, given up). Redirects are
+not followed (a redirect could point anywhere). The same ``jti`` is sent on
+every retry so the agency can drop a repeat. The logout token is never logged
+nor recorded.
 
 A notice is claimed for one attempt with a conditional ``UPDATE`` on
 ``claimed_until``, so the request's own attempt and the retry job, or two job
@@ -28,13 +33,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-import requests
 from joserfc import jwt
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account
 from idp.clients.models import Client
+from idp.clients.remote import FetchError, Fetcher
 from idp.security.secrets import new_secret
 
 from . import claims as claim_rules
@@ -93,23 +98,24 @@ def logout_token(rt, client: Client, account: Account, notice: LogoutNotice, now
     return jwt.encode({"alg": alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key, algorithms=[alg])
 
 
-def _post(uri: str, token: str, timeout: int) -> str:
-    """One delivery; returns ``"delivered"`` or a short outcome for the record (no token, no body)."""
+def delivery_fetcher(settings) -> Fetcher:
+    """The policy of delivery: public addresses only (loopback too in development), the
+    configured timeout."""
+    return Fetcher(
+        allow_loopback_http=settings.server.development, timeout=settings.logout.backchannel_timeout_seconds
+    )
+
+
+def _post(fetcher: Fetcher, uri: str, token: str) -> str:
+    """One delivery (spec §2.5); returns ``"delivered"`` or a short outcome for the record
+    (``http 503``, ``timeout``, ``not a public address``...; never the token, never a body)."""
     try:
-        response = requests.post(
-            uri,
-            data={"logout_token": token},
-            timeout=timeout,
-            allow_redirects=False,
-            headers={"Cache-Control": "no-store"},
-        )
-    except requests.Timeout:
-        return "timeout"
-    except requests.RequestException as exc:
-        return f"unreachable: {type(exc).__name__}"
-    if 200 <= response.status_code < 300:
+        status = fetcher.post_form(uri, {"logout_token": token})
+    except FetchError as exc:
+        return exc.cause
+    if 200 <= status < 300:
         return "delivered"
-    return f"http {response.status_code}"
+    return f"http {status}"
 
 
 def _claim(session: Session, notice_id: int, now: datetime) -> bool:
@@ -129,7 +135,7 @@ def _claim(session: Session, notice_id: int, now: datetime) -> bool:
     return claimed.rowcount == 1
 
 
-def attempt(session: Session, rt, notice_id: int, now: datetime) -> str | None:
+def attempt(session: Session, rt, fetcher: Fetcher, notice_id: int, now: datetime) -> str | None:
     """Claim, send and record one attempt of one notice; returns its outcome, None when not due or
     another worker has it. Commits."""
     if not _claim(session, notice_id, now):
@@ -144,7 +150,7 @@ def attempt(session: Session, rt, notice_id: int, now: datetime) -> str | None:
     if token is None:
         outcome = "no endpoint"
     else:
-        outcome = _post(uri, token, rt.settings.logout.backchannel_timeout_seconds)
+        outcome = _post(fetcher, uri, token)
     _record(session.get(LogoutNotice, notice_id), outcome, now, rt.settings.logout.backchannel_retry_seconds)
     session.commit()
     log.info("back-channel logout notice %s to client %s: %s", notice_id, client_id, outcome)
@@ -185,9 +191,10 @@ class Dispatcher:
     """Sends queued notices once their transaction has committed: from a small thread pool (the
     citizen does not wait for agencies) or, when ``in_background`` is false, right away."""
 
-    def __init__(self, app, session_of: Callable[[], Session], in_background: bool):
+    def __init__(self, app, session_of: Callable[[], Session], in_background: bool, fetcher: Fetcher):
         self._app = app
         self._session_of = session_of
+        self._fetcher = fetcher
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="logout") if in_background else None
 
     def send(self, notice_ids: Iterable[int]) -> None:
@@ -211,7 +218,7 @@ class Dispatcher:
         rt = self._app.extensions["idp"]
         session = self._session_of()
         for notice_id in ids:
-            attempt(session, rt, notice_id, rt.now())
+            attempt(session, rt, self._fetcher, notice_id, rt.now())
 
     def deliver_due(self, now: datetime) -> dict[str, int]:
         """The retry job: every notice due by ``now``. Returns a count per outcome."""
@@ -219,7 +226,7 @@ class Dispatcher:
         session = self._session_of()
         counts: dict[str, int] = {}
         for notice_id in due(session, now):
-            outcome = attempt(session, rt, notice_id, now)
+            outcome = attempt(session, rt, self._fetcher, notice_id, now)
             if outcome is not None:
                 key = outcome if outcome in ("delivered", "timeout") else outcome.split(":")[0]
                 counts[key] = counts.get(key, 0) + 1

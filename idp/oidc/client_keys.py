@@ -1,7 +1,8 @@
 """A client's public keys for ``private_key_jwt``: its registered ``jwks``, or the JWK Set at its
 ``jwks_uri`` (OIDC Core §10.1.1, OIDC Dynamic Client Registration §2).
 
-The ``jwks_uri`` is fetched through ``idp.clients.remote`` (https, short timeout, size limit),
+The ``jwks_uri`` is fetched through ``idp.clients.remote`` (https, public addresses only and the
+connection pinned to the one checked, short timeout, size limit),
 the document kept in the shared state for ``CACHE_SECONDS`` so every instance uses one copy, and
 fetched again once when an assertion names a ``kid`` the copy lacks (the client rotated its key),
 at most once per ``REFETCH_SECONDS`` per client so unknown ``kid`` values cannot make the provider

@@ -8,9 +8,9 @@ in the requested response mode (``query`` or ``form_post``), always with the
 from __future__ import annotations
 
 from authlib.common.urls import add_params_to_uri
-from urllib.parse import urlsplit
-
 from flask import g, render_template
+
+from idp.clients.uris import origin_of
 
 
 def authorization_response(redirect_uri: str, params: list[tuple[str, str]], response_mode: str | None, issuer: str):
@@ -27,9 +27,12 @@ def error_params(error) -> list[tuple[str, str]]:
 
 
 def allow_form_target(uri: str) -> None:
-    """Let this response's Content-Security-Policy ``form-action`` reach a validated client URI."""
-    parts = urlsplit(uri)
-    origin = f"{parts.scheme}://{parts.netloc}"
+    """Let this response's Content-Security-Policy ``form-action`` reach a validated client URI.
+    A stored URI of another shape (written before the rule of ``idp.clients.uris``) adds nothing:
+    its host could carry CSP syntax, so the browser is left to refuse the form instead."""
+    origin = origin_of(uri)
+    if origin is None:
+        return
     targets = g.setdefault("form_targets", [])
     if origin not in targets:
         targets.append(origin)

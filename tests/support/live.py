@@ -26,13 +26,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app, port: int):
-    """Serve ``app`` on 127.0.0.1:``port`` in a thread (threaded server) until the block ends."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
+def serving(app, port: int, host: str = "127.0.0.1", ssl_context=None):
+    """Serve ``app`` on ``host``:``port`` in a thread (threaded server) until the block ends; over
+    TLS with ``ssl_context`` (a (certificate file, key file) pair)."""
+    server = make_server(host, port, app, threaded=True, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if ssl_context else 'http'}://{host}:{port}"
     finally:
         server.shutdown()
         thread.join(timeout=5)
@@ -88,8 +89,8 @@ class Documents:
 
 
 @contextmanager
-def documents():
+def documents(host: str = "127.0.0.1", port: int | None = None, ssl_context=None):
     docs = Documents()
-    with serving(docs, free_port()) as base:
+    with serving(docs, port or free_port(), host, ssl_context) as base:
         docs.base = base
         yield docs
