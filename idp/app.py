@@ -19,7 +19,7 @@ from idp.mail import build_mailer
 from idp.runtime import Runtime
 from idp.security.keys import KeyRing, KeyRingError
 from idp.security.passwords import Passwords
-from idp.security.sealing import CITIZEN_TOTP_LABEL, EMAIL_CODE_LABEL, Sealer, derive_key
+from idp.security.sealing import CITIZEN_TOTP_LABEL, EMAIL_CODE_LABEL, REGISTRATION_DOCUMENT_LABEL, Sealer, derive_key
 from idp.security.secrets import KeyedDigest
 from idp.sessions.service import Timeouts
 from idp.sessions.throttle import LoginThrottle, ThrottlePolicy
@@ -64,6 +64,7 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
             s.policy.reminder_days,
             activation_attempts=s.policy.activation_code_attempts,
             pending_registration_days=s.policy.pending_registration_days,
+            registration_document_days=s.policy.registration_document_days,
         ),
         throttle=LoginThrottle(
             shared,
@@ -82,6 +83,7 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
         sealer=Sealer(s.server.secret_key),
         citizen_sealer=Sealer(s.server.secret_key, CITIZEN_TOTP_LABEL),
         email_code_digest=KeyedDigest(derive_key(s.server.secret_key, EMAIL_CODE_LABEL)),
+        registration_seal=KeyedDigest(derive_key(s.server.secret_key, REGISTRATION_DOCUMENT_LABEL)),
         assurance=AssurancePolicy.of(s.assurance.substantial_methods),
         mailer=build_mailer(s.mail, clock=clock),
     )

@@ -6,8 +6,10 @@ Kept in ``app.extensions["idp"]``; nothing here is a module global.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -43,6 +45,8 @@ class Runtime:
     citizen_sealer: Sealer | None = None
     #: Digests citizens' emailed Ügyfélkapu+ codes (HMAC under its own derived key).
     email_code_digest: KeyedDigest | None = None
+    #: Seals electronic registration documents (HMAC under its own derived key).
+    registration_seal: KeyedDigest | None = None
     #: Which second factors count for ``substantial`` ([assurance]).
     assurance: AssurancePolicy = field(default_factory=AssurancePolicy)
     #: Sends the lifecycle's mail (idp.mail; any object with ``send_template`` in tests).
@@ -65,19 +69,38 @@ class Runtime:
     def access_lifetime(self) -> timedelta:
         return timedelta(seconds=self.settings.tokens.access_token_seconds)
 
-    def trust_anchors(self) -> list[bytes]:
-        """The CAs electronic registrations must chain to, read now so an operator's change needs no
-        restart. An unreadable folder trusts nobody (and says why in the log)."""
-        from idp.accounts.esign import load_trust_anchors
+    # What electronic registration trusts, read at each registration so an operator's change needs
+    # no restart. A folder with a file that does not belong there counts as empty and says why in
+    # the log: no CA trusted, no timestamp trusted, no CRL (so a certificate naming one is refused).
 
-        folder = resolve_path(self.settings.keys.trusted_ca_dir)
-        try:
-            return load_trust_anchors(folder)
-        except FileNotFoundError:
-            return []
-        except ValueError as exc:
-            log.error("keys.trusted_ca_dir %s: %s; electronic registration trusts no CA", folder, exc)
-            return []
+    def trust_anchors(self) -> list[bytes]:
+        """The CAs electronic registrations must chain to."""
+        from idp.accounts.esign_trust import load_trust_anchors
+
+        return _read("keys.trusted_ca_dir", self.settings.keys.trusted_ca_dir, load_trust_anchors)
+
+    def timestamp_authorities(self) -> list[bytes]:
+        """The TSAs whose signature timestamps may date a signature before its upload."""
+        from idp.accounts.esign_trust import load_timestamp_authorities
+
+        return _read("keys.trusted_tsa_dir", self.settings.keys.trusted_tsa_dir, load_timestamp_authorities)
+
+    def crls(self) -> list[bytes]:
+        """The CRLs signing certificates are checked against."""
+        from idp.accounts.esign_trust import load_crls
+
+        return _read("keys.crl_dir", self.settings.keys.crl_dir, load_crls)
+
+
+def _read(key: str, setting: str, load: Callable[[Path], list[bytes]]) -> list[bytes]:
+    folder = resolve_path(setting)
+    try:
+        return load(folder)
+    except FileNotFoundError:
+        return []
+    except ValueError as exc:
+        log.error("%s %s: %s; electronic registration reads the folder as empty", key, folder, exc)
+        return []
 
 
 def runtime() -> Runtime:

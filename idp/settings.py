@@ -56,7 +56,9 @@ class ServerSettings:
         metadata=_doc(
             "Secret for signing the CSRF cookie session (at least 32 characters); the key that seals "
             "officers' TOTP secrets is derived from it, so rotating it means re-enrolling every officer "
-            "(idp officers reset-totp). Required; set it from the environment: IDP_SERVER_SECRET_KEY.",
+            "(idp officers reset-totp), and electronic registration documents issued before it no longer "
+            "verify (the citizen downloads a new one). Required; set it from the environment: "
+            "IDP_SERVER_SECRET_KEY.",
             secret=True,
         ),
     )
@@ -123,6 +125,28 @@ class KeysSettings:
             "Folder of the CA certificates (*.pem, *.crt, *.cer) that citizens' signing certificates "
             "must chain to for electronic registration. Read at each registration; missing or empty: "
             "electronic registration is refused (signature_untrusted)."
+        ),
+    )
+    trusted_tsa_dir: str = field(
+        default="keys/trusted-tsa",
+        metadata=_doc(
+            "Folder of the certificates (*.pem, *.crt, *.cer) of the time-stamping authorities (RFC 3161) "
+            "whose signature timestamps (CAdES-T) are trusted for electronic registration: each file the "
+            "TSA's own certificate (extendedKeyUsage timeStamping) or the CA that issues TSA certificates. "
+            "A signing certificate is validated at the upload; a trusted timestamp lets one that has expired "
+            "since count at the timestamp's time instead. Read at each registration; missing or empty (the "
+            "default): no timestamp is trusted, every certificate is validated at the upload."
+        ),
+    )
+    crl_dir: str = field(
+        default="keys/crl",
+        metadata=_doc(
+            "Folder of the CRLs (*.crl, *.pem, *.der; DER or PEM) of the trusted CAs and TSAs, which "
+            "electronic registration checks revocation against (nothing is fetched). Read at each "
+            "registration; a CRL counts only between its thisUpdate and nextUpdate, so refresh the files "
+            "before they run out (e.g. a scheduled download of each CA's CRL). A certificate that names a "
+            "CRL distribution point or an OCSP responder and is covered by no current CRL here is refused "
+            "(revocation_unknown); one a CRL lists is refused (certificate_revoked)."
         ),
     )
 
@@ -291,6 +315,14 @@ class PolicySettings:
         metadata=_doc(
             "Version of the data-provision statement (Adatszolgáltatási nyilatkozat) citizens sign now; "
             "recorded with every registration. Change it when the statement's text changes."
+        ),
+    )
+    registration_document_days: int = field(
+        default=7,
+        metadata=_doc(
+            "Days an electronic registration document may be uploaded, signed, after the provider issued it "
+            "(its sealed created_at); an older one is refused (registration_document_expired) and the citizen "
+            "downloads a new one. It also bounds how far back a signature timestamp can date a signature."
         ),
     )
 
@@ -525,6 +557,8 @@ def _validate(s: Settings) -> None:
         raise SettingsError("policy.activation_code_attempts", "must be between 1 and 20")
     if s.policy.pending_registration_days <= 0:
         raise SettingsError("policy.pending_registration_days", "must be positive")
+    if not 1 <= s.policy.registration_document_days <= 90:
+        raise SettingsError("policy.registration_document_days", "must be between 1 and 90")
     if any(d <= 0 for d in s.policy.reminder_days):
         raise SettingsError("policy.reminder_days", "must be positive numbers of days")
     if not s.policy.statement_version.strip() or len(s.policy.statement_version) > 32:

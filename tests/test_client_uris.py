@@ -103,7 +103,7 @@ def test_form_action_names_only_the_redirect_origin(citizen, client, rt):
     c, secret = make_client(rt, redirect_uri="https://agency.example.hu:8443/cb")
     agency = Agency(client, c, secret)
     citizen.signed_in_quickly()
-    response = agency.authorize(response_mode="form_post")
+    response = agency.visit(response_mode="form_post")
     assert response.status_code == 200
     assert csp_directive(response, "form-action") == ["'self'", "https://agency.example.hu:8443"]
 

@@ -1,14 +1,14 @@
 """Registration in its three channels (PRODUCT.md rules 1–5), through the lifecycle services.
 
-Online pre-registration completed at an office, in person from scratch, and
-electronically with a signature that chains to a trusted CA. Each ends awaiting
-activation with a system identifier, an initial password shown once and an
-activation code sent by mail; each refusal names its reason and writes nothing.
+Online pre-registration completed at an office, and in person from scratch (the
+electronic channel, with a signature that chains to a trusted CA, is in
+test_registration_electronic.py). Each ends awaiting activation with a system
+identifier, an initial password shown once and an activation code sent by mail;
+each refusal names its reason and writes nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import unicodedata
 from datetime import date, timedelta
@@ -22,7 +22,6 @@ from idp.accounts.records import ActivationCode
 from idp.accounts.states import AccountState
 from idp.audit import AuditEvent, events
 from idp.lifecycle import office, registration
-from idp.offices.models import Office
 from idp.security.secrets import digest
 
 from .support.lifecycle import (
@@ -33,7 +32,6 @@ from .support.lifecycle import (
     register_in_person,
     registration_data,
 )
-from .support.pki import make_root_ca, sign_detached, wall_now
 
 
 @pytest.fixture
@@ -266,133 +264,6 @@ def test_one_live_account_per_natural_person(ctx, rt, db):
     office.delete_account(ctx, login.officer, first.identifier, rt.now())
     again = register_in_person(rt, ctx, login, **person)
     assert again.account.state is AccountState.AWAITING_ACTIVATION
-
-
-# -- electronic registration (rule 1, third channel) -------------------------------
-
-
-@pytest.fixture(scope="module")
-def pki():
-    root = make_root_ca("Test Root CA")
-    return {
-        "root": root,
-        "other_root": make_root_ca("Other Root CA"),
-        "citizen": root.issue_citizen("Kiss", "Anna"),
-        "expired": root.issue_citizen("Kiss", "Anna", not_before=wall_now() - timedelta(days=800),
-                                      not_after=wall_now() - timedelta(days=10)),
-        "stranger": root.issue_citizen("Nagy", "Éva"),
-    }
-
-
-@pytest.fixture
-def e_ctx(rt, mail, pki):
-    return context(rt, mail, trust_anchors=lambda: [pki["root"].der()])
-
-
-def _signed_by(e_ctx, rt, pki, signer: str, **data):
-    data = {"family_name": "Kiss", "given_name": "Anna", **data}
-    document = registration.electronic_registration_document(
-        e_ctx, registration_data(**data), identity_card(rt.now().date()), rt.now()
-    )
-    return document, sign_detached(pki[signer], document)
-
-
-def test_electronic_registration_with_a_trusted_signature_awaits_activation(e_ctx, rt, db, mail, pki):
-    document, signature = _signed_by(e_ctx, rt, pki, "citizen")
-    assert "Adatszolgáltatási nyilatkozat".encode() in document
-    sheet = registration.register_electronically(e_ctx, document, signature, rt.now())
-    account = db.session.get(Account, sheet.account.id)
-    assert account.state is AccountState.AWAITING_ACTIVATION
-    assert (account.registration_channel, account.verification_method) == ("e_signature", "e_signature")
-    assert (account.statement_method, account.statement_version) == ("electronic", rt.settings.policy.statement_version)
-    assert account.registering_office_id is None and account.verified_by_officer_id is None
-    assert sheet.initial_password and rt.passwords.verify(account.password_hash, sheet.initial_password).ok
-    assert len(mail.of("activation_code", account.email)) == 1
-    verified = events(db.session, account_id=account.id, event="identity_verified")[0]
-    assert verified.actor_kind == "citizen" and verified.details["certificate_sha256"]
-    # The evidence verified_claims states: the signing certificate's CA and serial number.
-    assert account.signature_certificate_issuer == pki["citizen"].cert.issuer.rfc4514_string()
-    assert account.signature_certificate_serial == verified.details["certificate_serial"]
-
-
-def test_an_electronic_registration_belongs_to_the_designated_office_and_only_it_acts(e_ctx, rt, db, pki):
-    """Issue 13 (a suspicion, confirmed): an account without a registering office could be changed
-    or deleted by any office. Rule 9: the operator's designated office stands as its registering office."""
-    home, other = make_officer(rt), make_officer(rt)
-    designated = dataclasses.replace(e_ctx, electronic_office_code=db.session.get(Office, home.officer.office_id).code)
-    document, signature = _signed_by(designated, rt, pki, "citizen")
-    sheet = registration.register_electronically(designated, document, signature, rt.now())
-    assert sheet.account.registering_office_id == home.officer.office_id
-    with pytest.raises(AccountError) as caught:
-        office.delete_account(designated, other.officer, sheet.identifier, rt.now())
-    assert caught.value.reason == "not_registering_office"
-    office.delete_account(designated, home.officer, sheet.identifier, rt.now())
-
-
-def test_an_electronic_registration_without_a_designated_office_may_be_changed_by_no_office(e_ctx, rt, pki):
-    document, signature = _signed_by(e_ctx, rt, pki, "citizen")
-    sheet = registration.register_electronically(e_ctx, document, signature, rt.now())
-    with pytest.raises(AccountError) as caught:
-        office.change_data(e_ctx, make_officer(rt).officer, sheet.identifier, {"family_name": "Kovács"}, rt.now())
-    assert caught.value.reason == "not_registering_office"
-
-
-def test_a_designated_office_that_does_not_exist_stops_electronic_registration(e_ctx, rt, db, pki):
-    document, signature = _signed_by(e_ctx, rt, pki, "citizen")
-    wrong = dataclasses.replace(e_ctx, electronic_office_code="NO-SUCH-OFFICE")
-    with pytest.raises(AccountError) as caught:
-        registration.register_electronically(wrong, document, signature, rt.now())
-    assert caught.value.reason == "electronic_registration_unavailable"
-    assert accounts_count(db) == 0
-
-
-ELECTRONIC_FAILURES = {
-    "signature_untrusted": ("foreign_ca", {}),
-    "certificate_expired": ("expired", {}),
-    "signature_invalid": ("tampered", {}),
-    "signer_name_mismatch": ("stranger", {}),
-}
-
-
-@pytest.mark.parametrize("reason", ELECTRONIC_FAILURES, ids=list(ELECTRONIC_FAILURES))
-def test_electronic_registration_is_refused_and_records_nothing(reason, e_ctx, rt, db, mail, pki):
-    case, _ = ELECTRONIC_FAILURES[reason]
-    if case == "foreign_ca":
-        document, signature = _signed_by(e_ctx, rt, pki, "citizen")
-        e_ctx = dataclasses.replace(e_ctx, trust_anchors=lambda: [pki["other_root"].der()])
-    elif case == "tampered":
-        document, signature = _signed_by(e_ctx, rt, pki, "citizen")
-        document = document.replace(b"Szeged", b"Szolnok", 1)
-    else:
-        document, signature = _signed_by(e_ctx, rt, pki, case)
-    with pytest.raises(AccountError) as caught:
-        registration.register_electronically(e_ctx, document, signature, rt.now())
-    assert caught.value.reason == reason
-    assert accounts_count(db) == 0 and mail.sent == []
-
-
-def test_a_registration_document_signed_under_an_older_statement_is_refused(e_ctx, rt, pki, db):
-    document, signature = _signed_by(e_ctx, rt, pki, "citizen")
-    newer = dataclasses.replace(e_ctx, statement_version="2027-1")
-    with pytest.raises(AccountError) as caught:
-        registration.register_electronically(newer, document, signature, rt.now())
-    assert caught.value.reason == "statement_outdated"
-    assert accounts_count(db) == 0
-
-
-def test_a_document_that_is_not_a_registration_is_refused(e_ctx, rt):
-    with pytest.raises(AccountError) as caught:
-        registration.register_electronically(e_ctx, b"hello", b"\x30\x00", rt.now())
-    assert caught.value.reason == "registration_document_invalid"
-
-
-def test_duplicates_are_refused_before_the_citizen_signs(e_ctx, rt, pki):
-    register_in_person(rt, e_ctx, username="kiss.anna.e")
-    with pytest.raises(AccountError) as caught:
-        registration.electronic_registration_document(
-            e_ctx, registration_data(username="Kiss.Anna.E"), identity_card(rt.now().date()), rt.now()
-        )
-    assert caught.value.reason == "username_taken"
 
 
 def test_no_initial_password_or_activation_code_reaches_the_logs(rt, db, tmp_path, caplog):

@@ -13,11 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from idp.accounts import esign
 from idp.accounts.models import Account
 from idp.accounts.states import AccountState
 from idp.audit import events
 from idp.mail import list_outbox
 from idp.settings import resolve_path
+from idp.web import messages as msgs
 
 from .conftest import make_settings
 from .support.console import (
@@ -43,7 +45,8 @@ def settings(database_url, keys_dir, tmp_path):
     return make_settings(
         database_url, keys_dir,
         mail={"outbox_dir": str(tmp_path / "outbox")},
-        keys={"dir": str(keys_dir), "trusted_ca_dir": str(tmp_path / "trusted-ca")},
+        keys={"dir": str(keys_dir), "trusted_ca_dir": str(tmp_path / "trusted-ca"),
+              "trusted_tsa_dir": str(tmp_path / "trusted-tsa"), "crl_dir": str(tmp_path / "crl")},
     )
 
 
@@ -151,14 +154,63 @@ def test_electronic_registration_shows_the_sheet_once(client, rt, db, pki):
     assert client.get("/register/electronic/sheet").status_code == 410
 
 
-def test_a_tampered_electronic_document_is_refused_at_the_signature(app, client, rt, db, pki):
+def test_an_electronic_document_edited_after_download_is_refused_at_the_document(app, client, rt, db, pki):
     document, data = electronic_document(client, rt)
     citizen = pki.issue_citizen(data.family_name, data.given_name)
-    signature = sign_detached(citizen, document)
     tampered = document.replace(data.address_street.encode(), b"Hamis utca 1.")
-    html = follow(client, upload(client, tampered, signature)).get_data(as_text=True)
+    html = follow(client, upload(client, tampered, sign_detached(citizen, tampered))).get_data(as_text=True)
+    assert field_error(html, "document") == reason_text(app, "registration_document_modified")
+    assert db.session.scalar(select(Account).where(Account.username == data.username)) is None
+
+
+def test_a_signature_over_other_bytes_is_refused_at_the_signature(app, client, rt, db, pki):
+    document, data = electronic_document(client, rt)
+    citizen = pki.issue_citizen(data.family_name, data.given_name)
+    html = follow(client, upload(client, document, sign_detached(citizen, document + b"\n"))).get_data(as_text=True)
     assert field_error(html, "signature") == reason_text(app, "signature_invalid")
     assert db.session.scalar(select(Account).where(Account.username == data.username)) is None
+
+
+def test_an_electronic_document_past_its_lifetime_is_refused_at_the_document(app, client, rt, db, pki):
+    document, data = electronic_document(client, rt)
+    citizen = pki.issue_citizen(data.family_name, data.given_name)
+    rt.clock.advance(days=rt.settings.policy.registration_document_days, minutes=1)
+    html = follow(client, upload(client, document, sign_detached(citizen, document))).get_data(as_text=True)
+    assert field_error(html, "document") == reason_text(app, "registration_document_expired")
+    assert db.session.scalar(select(Account).where(Account.username == data.username)) is None
+
+
+def test_a_revoked_certificate_is_refused_at_the_signature_with_the_operators_crl(app, client, rt, db, pki):
+    document, data = electronic_document(client, rt)
+    citizen = pki.issue_citizen(data.family_name, data.given_name, crl_url="http://crl.example.hu/root.crl")
+    crl_dir = resolve_path(rt.settings.keys.crl_dir)
+    crl_dir.mkdir(parents=True, exist_ok=True)
+    (crl_dir / "root.crl").write_bytes(pki.crl([(citizen, rt.now() - timedelta(days=1))]))
+    html = follow(client, upload(client, document, sign_detached(citizen, document))).get_data(as_text=True)
+    assert field_error(html, "signature") == reason_text(app, "certificate_revoked")
+    assert db.session.scalar(select(Account).where(Account.username == data.username)) is None
+
+
+@pytest.mark.parametrize("reason", [
+    *esign.REASONS, "registration_document_invalid", "registration_document_modified",
+    "registration_document_expired", "statement_outdated",
+])
+def test_every_electronic_refusal_has_its_own_message_at_its_input(app, reason):
+    assert reason in msgs.REASONS and msgs.FIELD_OF[reason] in {"document", "signature"}
+    assert reason_text(app, reason) != str(msgs.GENERIC)
+
+
+def test_the_provider_reads_the_operators_folders_at_each_registration(rt, pki, caplog):
+    """No restart after a change; a file that does not belong makes its folder read as empty
+    (and the log names it): for CRLs that refuses every certificate that names one."""
+    tsa = pki.issue_tsa()
+    write_anchor(resolve_path(rt.settings.keys.trusted_tsa_dir), "tsa.pem", tsa)
+    crl_dir = resolve_path(rt.settings.keys.crl_dir)
+    crl_dir.mkdir(parents=True, exist_ok=True)
+    (crl_dir / "root.crl").write_bytes(pki.crl())
+    assert (rt.trust_anchors(), rt.timestamp_authorities(), len(rt.crls())) == ([pki.der()], [tsa.der()], 1)
+    (crl_dir / "broken.crl").write_bytes(b"not a CRL")
+    assert rt.crls() == [] and "broken.crl" in caplog.text
 
 
 def test_electronic_step_one_refuses_an_expired_document_at_its_field(app, client, rt):

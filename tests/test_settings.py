@@ -44,6 +44,8 @@ def test_a_complete_production_configuration_is_accepted():
         ({"keys__algorithms": ["RS256", "HS256"]}, "keys.algorithms"),
         ({"tokens__authorization_code_seconds": 3600}, "tokens.authorization_code_seconds"),
         ({"policy__account_validity_days": 0, "policy__password_max_age_days": 0}, "policy.password_max_age_days"),
+        ({"policy__registration_document_days": 0}, "policy.registration_document_days"),
+        ({"policy__registration_document_days": 365}, "policy.registration_document_days"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

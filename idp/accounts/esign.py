@@ -4,8 +4,9 @@
 "Amennyiben rendelkezik digitális aláírással ... okmányiroda felkeresése nélkül is
 regisztrálhat": a citizen holding a digital signature registers with no office
 visit. The registration is signed with the citizen's X.509 signing certificate,
-which must chain to a CA the operator trusts (``keys/trusted-ca/``), be valid when
-the signature was made, carry a signing key usage, and name the registered person.
+which must chain to a CA the operator trusts (``keys/trusted-ca/``), be valid at a
+trustworthy time, not be revoked, carry a signing key usage, and name the
+registered person.
 
 Format: a **detached CMS signature** (RFC 5652 SignedData, "PKCS#7", a ``.p7s``
 file), DER or PEM, over the exact bytes of the registration document. It is what
@@ -18,29 +19,51 @@ registration to one document format; a detached signature leaves the registratio
 bytes exactly as the provider produced them and is checked against those alone.
 
 Library, not hand-written cryptography: pyHanko parses the CMS structure, checks
-the digest of the content and the signature over the signed attributes, and its
-certificate validator builds and validates the path to the configured anchors at
-the signing time. This module adds only policy: which moment counts, the key
-usage, and the name. Revocation is not checked: no CRL or OCSP responder is
-reachable from the provider; a deployment that needs it passes CRLs to the
-validation context.
+the digest of the content and the signature over the signed attributes, validates
+an RFC 3161 signature timestamp (its signature, that it covers this signature, the
+TSA's certificate), and its certificate validator builds and validates the path to
+the configured anchors, revocation included. This module adds only policy:
 
-The signing time is the signed ``signingTime`` attribute when present, else
-``now``. The attribute is the signer's own claim, so it is bounded: not in the
-future, and (when the caller says when it produced the registration document)
-not before the document existed.
+* **Which moment counts** (RFC 5280 §6.1.3 asks for a trustworthy one). The
+  signer's ``signingTime`` attribute is the signer's own claim (ETSI EN 319 102-1:
+  it proves nothing), so the path is validated **now**, at upload. An earlier
+  moment counts only when a **trusted signature timestamp** (CAdES-T: an RFC 3161
+  token in the unsigned ``signature-time-stamp-token`` attribute) from a TSA the
+  operator configured proves the signature existed then: when the certificate has
+  expired since, the path is validated again at the timestamp's time. A timestamp
+  that proves nothing (an unconfigured TSA, not covering this signature, dated
+  outside the document's life) is treated as absent: it is an unsigned attribute
+  anyone can add or strip, and it can only ever move the moment earlier, so
+  ignoring it never accepts more. It is named as the reason only when the
+  certificate's expiry made it necessary (``timestamp_untrusted``,
+  ``timestamp_invalid``), so the citizen learns why the timestamp did not help.
+  (An attribute that holds no timestamp token at all is a malformed signature:
+  ``signature_invalid``.)
+* **Revocation** against the operator's CRLs (``keys/crl/``), never fetched:
+  pyHanko's ``hard-fail`` mode, so a certificate naming a CRL distribution point
+  or an OCSP responder must be covered by a current CRL (``revocation_unknown``
+  otherwise), and one a CRL lists is ``certificate_revoked``. A CRL counts only
+  while current (``thisUpdate`` ≤ now ≤ ``nextUpdate``): validating at a
+  timestamp's time reads today's CRLs as evidence for that time (pyHanko's
+  retroactive reading), which must not let a stale one in.
+* The key usage, and the name.
+
+The signing time stays bounded as before: a claimed ``signingTime`` in the future or
+before the (sealed) registration document existed is ``signing_time_implausible``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from asn1crypto import cms as asn1_cms
+from asn1crypto import crl as asn1_crl
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -48,10 +71,20 @@ from cryptography.x509.oid import NameOID
 from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms, extract_self_reported_ts
 from pyhanko.sign.validation.settings import KeyUsageConstraints
-from pyhanko.sign.validation.status import StandardCMSSignatureStatus
+from pyhanko.sign.validation.status import StandardCMSSignatureStatus, TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    InsufficientRevinfoError,
+    NotYetValidError,
+    RevokedError,
+)
+from pyhanko_certvalidator.validate import async_validate_path
 
 from .errors import AccountError
+from .esign_trust import load_ca_certificate, load_crl, load_tsa_certificate
+
+log = logging.getLogger("idp.esign")
 
 REASONS = (
     "signature_invalid",
@@ -59,14 +92,24 @@ REASONS = (
     "signature_untrusted",
     "certificate_expired",
     "certificate_not_yet_valid",
+    "certificate_revoked",
+    "revocation_unknown",
+    "timestamp_untrusted",
+    "timestamp_invalid",
     "certificate_not_for_signing",
     "signer_name_mismatch",
 )
 
+#: Where ``SignerInfo.signing_time`` comes from.
+SIGNATURE_TIMESTAMP = "signature_timestamp"
+VERIFICATION_TIME = "verification_time"
+
 SIGNING_KEY_USAGES = frozenset({"digital_signature", "non_repudiation"})
-MAX_SIGNATURE_BYTES = 256 * 1024  # a .p7s with a full chain is a few kB
-ANCHOR_SUFFIXES = (".pem", ".crt", ".cer")
+MAX_SIGNATURE_BYTES = 256 * 1024  # a .p7s with a full chain and a timestamp is a few kB
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)  # the citizen's computer clock is not ours
+#: pyHanko's revocation mode: a certificate that names where its status is published must be
+#: checked against a current CRL; one that names nowhere is not (SECURITY.md states the trade-off).
+REVOCATION_MODE = "hard-fail"
 
 
 @dataclass(frozen=True)
@@ -80,56 +123,80 @@ class SignerInfo:
     certificate_serial: str  # hexadecimal, as an issuer's register shows it
     issuer: str  # RFC 4514
     fingerprint_sha256: str  # hexadecimal, of the DER certificate
+    #: When the signature is known to have existed: a trusted timestamp's time, else the upload.
     signing_time: datetime
-    signing_time_source: str  # "signed_attribute" or "verification_time"
+    signing_time_source: str  # SIGNATURE_TIMESTAMP or VERIFICATION_TIME
+    #: The moment the certificate path was validated at: the upload, or the trusted timestamp's
+    #: time when the certificate has expired since.
+    validated_at: datetime
+    #: The signer's own ``signingTime`` attribute: recorded for the audit trail, never relied on.
+    claimed_signing_time: datetime | None = None
+    #: The TSA whose timestamp counted (RFC 4514), when one did.
+    timestamp_authority: str | None = None
+
+
+@dataclass(frozen=True)
+class _Trust:
+    """What the operator configured, parsed, and the moment of the upload."""
+
+    anchors: list[asn1_x509.Certificate]
+    tsas: list[asn1_x509.Certificate]
+    crls: list[asn1_crl.CertificateList]
+    now: datetime
+
+    def context(self, roots: list[asn1_x509.Certificate], moment: datetime, *, retroactive: bool = False):
+        # An explicit (possibly empty) root list always: pyHanko falls back to the system's TLS
+        # roots only when given none at all. Nothing is fetched: no outbound request from an upload.
+        return ValidationContext(
+            trust_roots=roots, moment=moment, allow_fetching=False, crls=self.crls,
+            revocation_mode=REVOCATION_MODE, retroactive_revinfo=retroactive,
+        )
 
 
 def verify_registration_signature(
     data: bytes,
     signature: bytes,
-    trust_anchors: list[bytes],
+    trust_anchors: Sequence[bytes],
     expected_name: tuple[str, str],
     now: datetime,
     *,
+    timestamp_authorities: Sequence[bytes] = (),
+    crls: Sequence[bytes] = (),
     document_created_at: datetime | None = None,
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
 ) -> SignerInfo:
     """Verify a detached CMS ``signature`` over ``data`` and return who signed it.
 
-    ``trust_anchors`` are CA certificates (PEM or DER), ``expected_name`` the
-    registered ``(family, given)`` name, ``now`` an aware datetime. Raises
-    :class:`AccountError` with one of :data:`REASONS`. Checks run in this order:
-    the structure, the claimed signing time, integrity (so a tampered document is
-    ``signature_invalid`` whoever signed it), the path to an anchor, the
-    certificates' validity at the signing time, the key usage, the name.
+    ``trust_anchors`` are CA certificates (PEM or DER), ``timestamp_authorities`` the
+    trusted TSAs' certificates (or their CAs'), ``crls`` DER or PEM CRLs,
+    ``expected_name`` the registered ``(family, given)`` name, ``now`` an aware
+    datetime (the upload). Raises :class:`AccountError` with one of :data:`REASONS`.
+    Checks run in this order: the structure, the claimed signing time, integrity (so
+    a tampered document is ``signature_invalid`` whoever signed it), the path to an
+    anchor now (with revocation), at a trusted timestamp's time when the certificate
+    has expired since, the key usage, the name.
     Call it from synchronous code (it runs pyHanko's validator in its own loop).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    anchors = [_load_ca_certificate(raw) for raw in trust_anchors]
+    trust = _Trust(
+        anchors=[load_ca_certificate(raw) for raw in trust_anchors],
+        tsas=[load_tsa_certificate(raw) for raw in timestamp_authorities],
+        crls=_current_crls(crls, now),
+        now=now,
+    )
     signed_data = _parse_signed_data(signature)
     signer = signed_data["signer_infos"][0]
 
     claimed = extract_self_reported_ts(signer)
-    moment = claimed or now
-    if claimed is not None:
-        too_late = claimed > now + clock_skew
-        too_early = document_created_at is not None and claimed < document_created_at - clock_skew
-        if too_late or too_early:
-            raise AccountError("signing_time_implausible")
+    earliest = document_created_at - clock_skew if document_created_at is not None else None
+    if claimed is not None and (claimed > now + clock_skew or (earliest is not None and claimed < earliest)):
+        raise AccountError("signing_time_implausible")
 
-    if not anchors:  # never let the validator fall back to the system's TLS roots
+    if not trust.anchors:
         raise AccountError("signature_untrusted")
-    context = ValidationContext(trust_roots=anchors, moment=moment, allow_fetching=False)
-    usage = KeyUsageConstraints(key_usage=SIGNING_KEY_USAGES, match_all_key_usages=False)
-    try:
-        status = asyncio.run(async_validate_detached_cms(
-            data, signed_data, signer_validation_context=context, key_usage_settings=usage))
-        cert = x509.load_der_x509_certificate(status.signing_cert.dump())
-    except Exception as exc:  # pyHanko, asn1crypto and cryptography raise their own errors on malformed input
-        raise AccountError("signature_invalid") from exc
-
-    _check_trust(status, cert, moment)
+    status, validated_at, stamp = asyncio.run(_verify(bytes(data), signed_data, trust, earliest, now + clock_skew))
+    cert = x509.load_der_x509_certificate(status.signing_cert.dump())
     if not _may_sign(cert):  # also when the signer is itself an anchor, which pyHanko exempts
         raise AccountError("certificate_not_for_signing")
     if not name_matches(cert.subject, *expected_name):
@@ -142,32 +209,121 @@ def verify_registration_signature(
         certificate_serial=format(cert.serial_number, "X"),
         issuer=cert.issuer.rfc4514_string(),
         fingerprint_sha256=hashlib.sha256(status.signing_cert.dump()).hexdigest(),
-        signing_time=moment,
-        signing_time_source="signed_attribute" if claimed is not None else "verification_time",
+        signing_time=stamp.timestamp if stamp is not None else now,
+        signing_time_source=SIGNATURE_TIMESTAMP if stamp is not None else VERIFICATION_TIME,
+        validated_at=validated_at,
+        claimed_signing_time=claimed,
+        timestamp_authority=(
+            x509.load_der_x509_certificate(stamp.signing_cert.dump()).subject.rfc4514_string()
+            if stamp is not None else None
+        ),
     )
 
 
-def load_trust_anchors(folder: Path) -> list[bytes]:
-    """Every CA certificate in ``*.pem``/``*.crt``/``*.cer`` files of ``folder``, as DER.
+async def _verify(
+    data: bytes, signed_data: asn1_cms.SignedData, trust: _Trust, earliest: datetime | None, latest: datetime
+) -> tuple[StandardCMSSignatureStatus, datetime, TimestampSignatureStatus | None]:
+    """The status pyHanko reports, the moment it validated at, and the timestamp that counted."""
+    status = await _validated(data, signed_data, trust, trust.now)
+    problem = await _trust_problem(status, trust, trust.now)
+    stamp = status.timestamp_validity
+    stamp_problem = _timestamp_problem(stamp, earliest, latest) if stamp is not None else None
+    usable = stamp if stamp is not None and stamp_problem is None else None
+    if problem == "certificate_expired" and stamp is not None:
+        if usable is None:
+            raise AccountError(stamp_problem)
+        status = await _validated(data, signed_data, trust, usable.timestamp, retroactive=True)
+        problem = await _trust_problem(status, trust, usable.timestamp, retroactive=True)
+        if problem is None:
+            return status, usable.timestamp, usable
+    if problem is not None:
+        raise AccountError(problem)
+    return status, trust.now, usable
 
-    A PEM file may hold several certificates (a bundle). A file that is not a CA
-    certificate is a configuration error and raises ``ValueError`` naming it: a
-    citizen's own certificate dropped here would otherwise be trusted as a root.
-    A missing folder raises ``FileNotFoundError``; an empty one trusts nobody.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"trusted CA folder not found: {folder}")
-    anchors: list[bytes] = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ANCHOR_SUFFIXES):
-        raw = path.read_bytes()
-        blocks = [der for _, _, der in asn1_pem.unarmor(raw, multiple=True)] if asn1_pem.detect(raw) else [raw]
-        for der in blocks:
-            try:
-                anchors.append(_load_ca_certificate(der).dump())
-            except ValueError as exc:
-                raise ValueError(f"{path.name}: {exc}") from exc
-    return anchors
+
+async def _validated(
+    data: bytes, signed_data: asn1_cms.SignedData, trust: _Trust, moment: datetime, *, retroactive: bool = False
+) -> StandardCMSSignatureStatus:
+    """pyHanko's verdict with the signer's path validated at ``moment``; the TSA's always now."""
+    usage = KeyUsageConstraints(key_usage=SIGNING_KEY_USAGES, match_all_key_usages=False)
+    try:
+        return await async_validate_detached_cms(
+            data, signed_data,
+            signer_validation_context=trust.context(trust.anchors, moment, retroactive=retroactive),
+            ts_validation_context=trust.context(trust.tsas, trust.now),
+            key_usage_settings=usage,
+        )
+    except Exception as exc:  # pyHanko and asn1crypto raise their own errors on malformed input
+        raise AccountError("signature_invalid") from exc
+
+
+def _timestamp_problem(stamp: TimestampSignatureStatus, earliest: datetime | None, latest: datetime) -> str | None:
+    """Why a signature timestamp proves nothing (pyHanko judged it), or None when it counts."""
+    if not (stamp.intact and stamp.valid):
+        return "timestamp_invalid"  # its imprint is not of this signature, or its own signature fails
+    if not stamp.trusted:
+        return "timestamp_untrusted"  # no path to a configured TSA, or the TSA's certificate is not valid now
+    if stamp.timestamp > latest or (earliest is not None and stamp.timestamp < earliest):
+        return "timestamp_invalid"  # a signature of a document cannot predate the document
+    return None
+
+
+async def _trust_problem(
+    status: StandardCMSSignatureStatus, trust: _Trust, moment: datetime, *, retroactive: bool = False
+) -> str | None:
+    """pyHanko decides; this only picks the reason that tells the citizen what is wrong."""
+    if not (status.intact and status.valid):
+        return "signature_invalid"  # the digest differs (tampered document) or the signature is bad
+    problem = status.trust_problem_indic
+    if problem is None:
+        return None
+    if problem is AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
+        return "signature_untrusted"
+    if problem in (AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE, AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE_NO_POE):
+        return "signature_invalid"  # a banned algorithm (MD5, SHA-1) or a too-short key
+    if not _may_sign(x509.load_der_x509_certificate(status.signing_cert.dump())):
+        return "certificate_not_for_signing"
+    if problem in (AdESIndeterminate.REVOKED_NO_POE, AdESIndeterminate.REVOKED_CA_NO_POE):
+        return "certificate_revoked"
+    if problem is AdESIndeterminate.TRY_LATER:
+        return "revocation_unknown"  # the only CRL there is went stale
+    if problem is AdESIndeterminate.NOT_YET_VALID:
+        return "certificate_not_yet_valid"
+    if problem in (AdESIndeterminate.EXPIRED, AdESIndeterminate.OUT_OF_BOUNDS_NO_POE):
+        return "certificate_expired"
+    # A general chain failure (a CA out of its validity, a status nobody published…) does not say
+    # which; validating the path pyHanko tried once more raises the error that does.
+    path = status.validation_path
+    if path is None:
+        return "signature_untrusted"
+    try:
+        await async_validate_path(trust.context(trust.anchors, moment, retroactive=retroactive), path)
+    except RevokedError:
+        return "certificate_revoked"
+    except InsufficientRevinfoError:  # also StaleRevinfoError
+        return "revocation_unknown"
+    except ExpiredError:
+        return "certificate_expired"
+    except NotYetValidError:
+        return "certificate_not_yet_valid"
+    except Exception:  # any other path failure: not a path this service trusts
+        return "signature_untrusted"
+    return "signature_untrusted"
+
+
+def _current_crls(crls: Sequence[bytes], now: datetime) -> list[asn1_crl.CertificateList]:
+    """The CRLs current now. pyHanko judges freshness itself at the upload; validating at a
+    timestamp's time it reads CRLs retroactively, which would also let in one stale today."""
+    current = []
+    for crl in map(load_crl, crls):
+        tbs = crl["tbs_cert_list"]
+        this_update, next_update = tbs["this_update"].native, tbs["next_update"].native
+        if this_update <= now and next_update is not None and now <= next_update:
+            current.append(crl)
+        else:  # the operator must know: certificates of this CA are refused until the CRL is refreshed
+            log.warning("CRL of %s is not current (nextUpdate %s); refresh keys.crl_dir",
+                        tbs["issuer"].human_friendly, next_update)
+    return current
 
 
 def name_matches(subject: x509.Name, family: str, given: str) -> bool:
@@ -219,44 +375,6 @@ def _parse_signed_data(signature: bytes) -> asn1_cms.SignedData:
     except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError… on garbage
         raise AccountError("signature_invalid") from exc
     return signed_data
-
-
-def _load_ca_certificate(raw: bytes) -> asn1_x509.Certificate:
-    try:
-        der = asn1_pem.unarmor(raw)[2] if asn1_pem.detect(raw) else raw
-        cert = asn1_x509.Certificate.load(der, strict=True)
-        cert.native  # noqa: B018 - parse fully: a corrupt anchor must fail at configuration time
-    except Exception as exc:
-        raise ValueError("not an X.509 certificate") from exc
-    if not cert.ca:
-        raise ValueError("not a CA certificate (basicConstraints cA is not set)")
-    return cert
-
-
-def _check_trust(status: StandardCMSSignatureStatus, cert: x509.Certificate, moment: datetime) -> None:
-    """pyHanko decides; this only picks the reason that tells the citizen what is wrong."""
-    if not (status.intact and status.valid):
-        raise AccountError("signature_invalid")  # the digest differs (tampered document) or the signature is bad
-    problem = status.trust_problem_indic
-    if problem is None:
-        return
-    if problem is AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
-        raise AccountError("signature_untrusted")
-    if problem in (AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE, AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE_NO_POE):
-        raise AccountError("signature_invalid")  # a banned algorithm (MD5, SHA-1) or a too-short key
-    if not _may_sign(cert):
-        raise AccountError("certificate_not_for_signing")
-    # An expired or not-yet-valid CA on the path is reported by pyHanko as a general
-    # chain failure; the path it tried tells which certificate was out of its time.
-    path = status.validation_path
-    chain = [cert] + ([x509.load_der_x509_certificate(c.dump()) for c in path.iter_certs(include_root=True)]
-                      if path is not None else [])
-    if problem is AdESIndeterminate.NOT_YET_VALID or any(moment < c.not_valid_before_utc for c in chain):
-        raise AccountError("certificate_not_yet_valid")
-    if problem in (AdESIndeterminate.EXPIRED, AdESIndeterminate.OUT_OF_BOUNDS_NO_POE) \
-            or any(moment > c.not_valid_after_utc for c in chain):
-        raise AccountError("certificate_expired")
-    raise AccountError("signature_untrusted")
 
 
 def _may_sign(cert: x509.Certificate) -> bool:

@@ -24,6 +24,8 @@ class ValidityPolicy:
     activation_attempts: int = 5
     #: How long an online pre-registration waits for identity verification at an office before it lapses.
     pending_window: timedelta = timedelta(days=30)
+    #: How long an electronic registration document may be uploaded after the provider issued it.
+    registration_document_lifetime: timedelta = timedelta(days=7)
 
     @classmethod
     def from_days(
@@ -35,6 +37,7 @@ class ValidityPolicy:
         reminder_days: list[int],
         activation_attempts: int = 5,
         pending_registration_days: int = 30,
+        registration_document_days: int = 7,
     ) -> ValidityPolicy:
         return cls(
             account_validity=timedelta(days=account_validity_days) if account_validity_days else None,
@@ -44,6 +47,7 @@ class ValidityPolicy:
             reminders_before=tuple(timedelta(days=d) for d in sorted(reminder_days, reverse=True)),
             activation_attempts=activation_attempts,
             pending_window=timedelta(days=pending_registration_days),
+            registration_document_lifetime=timedelta(days=registration_document_days),
         )
 
     def valid_until(self, recorded_at: datetime) -> datetime | None:

@@ -62,6 +62,12 @@ class Context:
     statement_version: str
     #: The CA certificates electronic registrations must chain to (read when needed).
     trust_anchors: Callable[[], list[bytes]] = field(default=list)
+    #: The TSA certificates whose signature timestamps count (read when needed; none: no timestamp counts).
+    timestamp_authorities: Callable[[], list[bytes]] = field(default=list)
+    #: The CRLs signing certificates are checked against (read when needed).
+    crls: Callable[[], list[bytes]] = field(default=list)
+    #: Seals the electronic registration documents it issues, and checks them when they come back.
+    registration_seal: KeyedDigest | None = None
     #: Unseals officers' TOTP secrets (officer sign-in).
     sealer: Sealer | None = None
     #: Unseals citizens' Ügyfélkapu+ TOTP secrets.
@@ -88,6 +94,9 @@ def context_for(rt, session: Session, notifier: Notifier | None = None) -> Conte
         links=Links.under(rt.issuer),
         statement_version=rt.settings.policy.statement_version,
         trust_anchors=rt.trust_anchors,
+        timestamp_authorities=rt.timestamp_authorities,
+        crls=rt.crls,
+        registration_seal=rt.registration_seal,
         sealer=rt.sealer,
         citizen_sealer=rt.citizen_sealer,
         email_code_digest=rt.email_code_digest,

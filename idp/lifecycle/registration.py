@@ -21,6 +21,7 @@ from idp.accounts.models import Account
 from idp.accounts.personal import Registration, check_registration
 from idp.audit import Actor
 from idp.offices.models import Office, Officer
+from idp.security.secrets import KeyedDigest
 
 from .context import Context, Mail, citizen_actor, contact_of, find_account, officer_actor, send, transaction
 
@@ -112,30 +113,36 @@ def electronic_registration_document(
     checked = document.check(now.date())
     reg.check_free(ctx.session, registration)
     shown = reg.DocumentShown(checked.doc_type, checked.number, checked.issued_on, checked.expires_on)
-    return signed_registration.render(registration, shown, ctx.statement_version, now)
+    return signed_registration.render(registration, shown, ctx.statement_version, now, _seal(ctx))
 
 
 def register_electronically(ctx: Context, document_bytes: bytes, signature: bytes, now: datetime) -> RegistrationSheet:
     """Rule 1, third channel: the signed registration document and its detached signature.
 
-    The signature must be over exactly these bytes, by a certificate chaining to a
-    trusted CA and naming the registered person (``esign``); it is the identity
-    proof, and signing the document is signing the statement (method ``electronic``).
+    The document must carry this provider's seal, unchanged, and be younger than its
+    lifetime (``signed_registration``): checked before any signature work. The
+    signature must be over exactly these bytes, by a certificate chaining to a
+    trusted CA, valid now or at a trusted timestamp's time, not revoked, and naming
+    the registered person (``esign``); it is the identity proof, and signing the
+    document is signing the statement (method ``electronic``).
     """
     from idp.accounts.esign import verify_registration_signature  # pyHanko: about 0.3 s to import, so only here
 
     office_id = _electronic_office(ctx)
-    signed = signed_registration.parse(document_bytes)
+    signed = signed_registration.open_sealed(document_bytes, _seal(ctx))
+    if signed.created_at > now + CLOCK_SKEW:
+        raise AccountError("registration_document_invalid")  # sealed by an instance whose clock is off
+    if now - signed.created_at > ctx.policy.registration_document_lifetime:
+        raise AccountError("registration_document_expired")
     if signed.statement_version != ctx.statement_version:
         raise AccountError("statement_outdated")
-    if signed.created_at > now + CLOCK_SKEW:
-        raise AccountError("registration_document_invalid")
     registration = check_registration(signed.registration, now.date())
     signed.document.check(now.date())
     reg.check_free(ctx.session, registration)
     signer = verify_registration_signature(
         bytes(document_bytes), signature, ctx.trust_anchors(),
         (registration.family_name, registration.given_name), now,
+        timestamp_authorities=ctx.timestamp_authorities(), crls=ctx.crls(),
         document_created_at=signed.created_at,
     )
     with transaction(ctx.session):
@@ -150,13 +157,15 @@ def register_electronically(ctx: Context, document_bytes: bytes, signature: byte
             ctx.session, now, "identity_verified", actor, account.id,
             method=reg.E_SIGNATURE, document_type=account.document_type,
             certificate_issuer=signer.issuer, certificate_serial=signer.certificate_serial,
-            certificate_sha256=signer.fingerprint_sha256,
+            certificate_sha256=signer.fingerprint_sha256, certificate_validated_at=signer.validated_at.isoformat(),
         )
         reg.record_statement(account, signed.statement_version, signer.signing_time, reg.STATEMENT_ELECTRONIC)
         audit.record(
             ctx.session, now, "statement_recorded", actor, account.id,
             version=signed.statement_version, method=reg.STATEMENT_ELECTRONIC,
-            signed_at=signer.signing_time.isoformat(),
+            signed_at=signer.signing_time.isoformat(), signed_at_source=signer.signing_time_source,
+            timestamp_authority=signer.timestamp_authority,
+            claimed_signing_time=signer.claimed_signing_time.isoformat() if signer.claimed_signing_time else None,
         )
         code = _complete(ctx, account, now, actor, office_id=office_id)
         password = activation.set_initial_password(account, ctx.passwords, now)
@@ -175,6 +184,12 @@ def _electronic_office(ctx: Context) -> int | None:
         log.error("policy.electronic_registration_office %r names no office: electronic registration refused", code)
         raise AccountError("electronic_registration_unavailable")
     return office_id
+
+
+def _seal(ctx: Context) -> KeyedDigest:
+    if ctx.registration_seal is None:
+        raise RuntimeError("no key to seal registration documents in this context")
+    return ctx.registration_seal
 
 
 def issue_activation_code(ctx: Context, officer: Officer, identifier: str, now: datetime) -> CodeIssued:

@@ -26,6 +26,9 @@ TOTP_LABEL = "idp/officer-totp-secret/v1"
 CITIZEN_TOTP_LABEL = "idp/citizen-totp-secret/v1"
 #: The HKDF ``info`` of the key under which emailed Ügyfélkapu+ codes are digested (HMAC, not sealed).
 EMAIL_CODE_LABEL = "idp/email-code-digest/v1"
+#: The HKDF ``info`` of the key that seals electronic registration documents (HMAC, not sealed):
+#: no field of a document can change between its issue and its upload.
+REGISTRATION_DOCUMENT_LABEL = "idp/registration-document-seal/v1"
 
 
 class SealError(Exception):

@@ -132,6 +132,14 @@ REASONS = {
         "This is not the registration document this service produced, or it was changed after it was "
         "downloaded. Upload the downloaded file unchanged."
     ),
+    "registration_document_modified": _l(
+        "The registration document was changed after this service issued it, so it cannot be accepted. "
+        "Upload the downloaded file unchanged, or fill in your data again for a new document."
+    ),
+    "registration_document_expired": _l(
+        "This registration document was issued too long ago. Please fill in your data again, then sign and "
+        "upload the new document."
+    ),
     "signature_invalid": _l(
         "The signature is not valid for this document. Sign exactly the downloaded file, as a detached "
         "signature (.p7s)."
@@ -140,8 +148,24 @@ REASONS = {
     "signature_untrusted": _l(
         "The signing certificate was not issued by a certification authority this service trusts."
     ),
-    "certificate_expired": _l("The signing certificate was no longer valid when the document was signed."),
-    "certificate_not_yet_valid": _l("The signing certificate was not yet valid when the document was signed."),
+    "certificate_expired": _l(
+        "The signing certificate is no longer valid. A signature made before it expired counts only with a "
+        "timestamp from a time-stamping authority this service trusts."
+    ),
+    "certificate_not_yet_valid": _l("The signing certificate is not yet valid."),
+    "certificate_revoked": _l("The signing certificate has been revoked by its certification authority."),
+    "revocation_unknown": _l(
+        "Whether the signing certificate has been revoked could not be checked, so it cannot be accepted now. "
+        "Please try again later."
+    ),
+    "timestamp_untrusted": _l(
+        "The signing certificate is no longer valid, and the timestamp on the signature is not from a "
+        "time-stamping authority this service trusts."
+    ),
+    "timestamp_invalid": _l(
+        "The signing certificate is no longer valid, and the timestamp on the signature does not belong to "
+        "this signature of this document."
+    ),
     "certificate_not_for_signing": _l("This certificate is not meant for electronic signatures."),
     "signer_name_mismatch": _l("The name in the signing certificate is not the name in the registration."),
     # activation (rule 6)
@@ -210,11 +234,17 @@ FIELD_OF = {
     "document_expired": "document_expires_on",
     "statement_outdated": "document",
     "registration_document_invalid": "document",
+    "registration_document_modified": "document",
+    "registration_document_expired": "document",
     "signature_invalid": "signature",
     "signing_time_implausible": "signature",
     "signature_untrusted": "signature",
     "certificate_expired": "signature",
     "certificate_not_yet_valid": "signature",
+    "certificate_revoked": "signature",
+    "revocation_unknown": "signature",
+    "timestamp_untrusted": "signature",
+    "timestamp_invalid": "signature",
     "certificate_not_for_signing": "signature",
     "signer_name_mismatch": "signature",
     "activation_code_wrong": "code",

@@ -132,7 +132,8 @@ def electronic_sign():
         return redirect(url_for("registration.electronic_sheet"), 303)
     has_document = stash.peek("electronic_document", ttl=KEPT_SECONDS) is not None
     return render_template(
-        "citizen/electronic_sign.html", form=form, has_document=has_document, document_name=DOCUMENT_NAME
+        "citizen/electronic_sign.html", form=form, has_document=has_document, document_name=DOCUMENT_NAME,
+        lifetime_days=rt.policy.registration_document_lifetime.days,
     )
 
 

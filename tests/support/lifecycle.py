@@ -68,6 +68,7 @@ def context(rt, notifier: RecordingNotifier | None = None, session=None, **overr
         statement_version=rt.settings.policy.statement_version,
         trust_anchors=list,
         sealer=rt.sealer,
+        registration_seal=rt.registration_seal,
     )
     values.update(overrides)
     return Context(**values)

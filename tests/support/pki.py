@@ -1,5 +1,6 @@
 """A throw-away PKI for the electronic-registration tests: a root CA, intermediates,
-citizen signing certificates and detached CMS signatures, all made with ``cryptography``.
+citizen signing certificates, time-stamping authorities, CRLs and detached CMS
+signatures, made with ``cryptography`` (and pyHanko where a timestamp is needed).
 
 Keys are elliptic-curve (P-256) by default because generating them is instant; one
 RSA citizen exists because most real Hungarian signing certificates are RSA.
@@ -7,6 +8,8 @@ Signatures come from ``cryptography``'s PKCS#7 builder, the same OpenSSL code pa
 ``openssl cms -sign -binary -outform DER`` takes, so the verifier sees what a real
 tool produces. That builder stamps ``signingTime`` with the wall clock, so tests
 place certificate validity around the real current time (``wall_now()``).
+``sign_cades`` writes any ``signingTime`` (a backdating signer) and can add a
+CAdES-T signature timestamp from pyHanko's ``DummyTimeStamper`` at any time.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 Key = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -62,17 +65,57 @@ class Issued:
 class Authority(Issued):
     """A certification authority that can issue sub-CAs and citizen certificates."""
 
-    def issue_ca(self, name: str, *, not_before: datetime | None = None, days: int = 3650) -> Authority:
+    def issue_ca(
+        self, name: str, *, not_before: datetime | None = None, days: int = 3650, crl_url: str | None = None
+    ) -> Authority:
         key = new_key()
         subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "HU"),
                              x509.NameAttribute(NameOID.COMMON_NAME, name)])
         start = not_before or wall_now() - timedelta(days=1)
-        cert = _builder(subject, self.cert.subject, key, start, start + timedelta(days=days), self.key) \
+        builder = _builder(subject, self.cert.subject, key, start, start + timedelta(days=days), self.key) \
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True) \
             .add_extension(_key_usage({"key_cert_sign", "crl_sign"}), critical=True) \
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+        return Authority(_with_crl_url(builder, crl_url).sign(self.key, hashes.SHA256()), key)
+
+    def issue_tsa(self, name: str = "Test Time-Stamping Unit", *, not_before: datetime | None = None,
+                  days: int = 1095, time_stamping: bool = True, crl_url: str | None = None) -> Issued:
+        """A time-stamping unit's certificate: critical extendedKeyUsage timeStamping (RFC 3161 §2.3).
+        RSA, because pyHanko's ``DummyTimeStamper`` signs with RSA only."""
+        key = new_key("rsa")
+        subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "HU"),
+                             x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        start = not_before or wall_now() - timedelta(days=30)
+        builder = _builder(subject, self.cert.subject, key, start, start + timedelta(days=days), self.key) \
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True) \
+            .add_extension(_key_usage({"digital_signature", "non_repudiation"}), critical=True) \
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+        if time_stamping:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        return Issued(_with_crl_url(builder, crl_url).sign(self.key, hashes.SHA256()), key)
+
+    def crl(
+        self,
+        revoked: Iterable[tuple[Issued, datetime]] = (),
+        *,
+        this_update: datetime | None = None,
+        next_update: datetime | None = None,
+        pem: bool = False,
+    ) -> bytes:
+        """This CA's CRL listing ``(certificate, revocation date)`` pairs; current for a day by default."""
+        start = this_update or wall_now() - timedelta(hours=1)
+        builder = x509.CertificateRevocationListBuilder() \
+            .issuer_name(self.cert.subject) \
+            .last_update(start) \
+            .next_update(next_update or start + timedelta(days=1)) \
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False) \
-            .sign(self.key, hashes.SHA256())
-        return Authority(cert, key)
+            .add_extension(x509.CRLNumber(1), critical=False)
+        for issued, when in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(issued.cert.serial_number).revocation_date(when).build()
+            )
+        crl = builder.sign(self.key, hashes.SHA256())
+        return crl.public_bytes(serialization.Encoding.PEM if pem else serialization.Encoding.DER)
 
     def issue_citizen(
         self,
@@ -86,9 +129,11 @@ class Authority(Issued):
         not_after: datetime | None = None,
         key_usage: Iterable[str] | None = SIGNING_USAGES,
         key_kind: str = "ec",
+        crl_url: str | None = None,
     ) -> Issued:
         """A qualified-looking signing certificate: CN "Family Given" (Hungarian order),
-        surname and givenName attributes, a subject serialNumber (ETSI EN 319 412-1 style)."""
+        surname and givenName attributes, a subject serialNumber (ETSI EN 319 412-1 style),
+        and with ``crl_url`` a CRL distribution point (RFC 5280 §4.2.1.13)."""
         key = new_key(key_kind)
         attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "HU")]
         if name_attributes:
@@ -103,7 +148,14 @@ class Authority(Issued):
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
         if key_usage is not None:
             builder = builder.add_extension(_key_usage(key_usage), critical=True)
-        return Issued(builder.sign(self.key, hashes.SHA256()), key)
+        return Issued(_with_crl_url(builder, crl_url).sign(self.key, hashes.SHA256()), key)
+
+
+def _with_crl_url(builder: x509.CertificateBuilder, url: str | None) -> x509.CertificateBuilder:
+    if url is None:
+        return builder
+    point = x509.DistributionPoint([x509.UniformResourceIdentifier(url)], None, None, None)
+    return builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
 
 
 def _builder(subject, issuer, key, not_before, not_after, issuer_key) -> x509.CertificateBuilder:
@@ -165,6 +217,44 @@ def sign_detached(
         options.append(pkcs7.PKCS7Options.NoAttributes)
     encoding = serialization.Encoding.PEM if pem else serialization.Encoding.DER
     return builder.sign(encoding, options)
+
+
+def sign_cades(
+    signer: Issued,
+    data: bytes,
+    *,
+    signing_time: datetime | None = None,
+    timestamp_at: datetime | None = None,
+    tsa: Issued | None = None,
+    chain: Iterable[Issued] = (),
+) -> bytes:
+    """A detached CAdES signature (DER) made with pyHanko: ``signingTime`` is whatever the signer
+    writes (``signing_time``, or none), and with ``tsa`` a signature timestamp (CAdES-T) that
+    ``tsa`` issues at ``timestamp_at`` (pyHanko's ``DummyTimeStamper``: a real RFC 3161 token)."""
+    import asyncio
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers.pdf_cms import CMSSignedAttributes
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    def cert_of(issued: Issued) -> asn1_x509.Certificate:
+        return asn1_x509.Certificate.load(issued.der())
+
+    def key_of(issued: Issued) -> asn1_keys.PrivateKeyInfo:
+        return asn1_keys.PrivateKeyInfo.load(issued.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+    certs = SimpleCertificateStore.from_certs([cert_of(signer), *(cert_of(c) for c in chain)])
+    cades = signers.SimpleSigner(cert_of(signer), key_of(signer), certs)
+    stamper = DummyTimeStamper(cert_of(tsa), key_of(tsa), fixed_dt=timestamp_at or wall_now()) if tsa else None
+    signed = asyncio.run(cades.async_sign_general_data(
+        data, "sha256", detached=True, timestamper=stamper,
+        signed_attr_settings=CMSSignedAttributes(signing_time=signing_time),
+    ))
+    return signed.dump()
 
 
 def write_anchor(folder: Path, name: str, authority: Issued, *, der: bool = False) -> Path:
