@@ -117,6 +117,6 @@ def test_a_stored_uri_with_a_bad_authority_never_reaches_the_csp(citizen, client
     db.session.commit()
     agency = Agency(client, c, secret)
     citizen.signed_in_quickly()
-    response = agency.authorize(response_mode="form_post")
+    response = agency.visit(response_mode="form_post")
     assert csp_directive(response, "form-action") == ["'self'"]
     assert "sandbox" not in response.headers["Content-Security-Policy"]
