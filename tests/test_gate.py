@@ -54,7 +54,6 @@ STOPPED = [
                  id="not_activated-pending_verification"),
     pytest.param(account(S.AWAITING_ACTIVATION), SEED, None, None, Reason.NOT_ACTIVATED,
                  id="not_activated-awaiting_activation"),
-    pytest.param(account(S.LOCKED), SEED, None, None, Reason.ACCOUNT_LOCKED, id="account_locked"),
     pytest.param(account(S.LAPSED), SEED, None, None, Reason.ACCOUNT_ENDED, id="account_ended-lapsed"),
     pytest.param(account(S.EXPIRED), SEED, None, None, Reason.ACCOUNT_ENDED, id="account_ended-expired"),
     pytest.param(account(S.DELETED), SEED, None, None, Reason.ACCOUNT_ENDED, id="account_ended-deleted"),
@@ -86,7 +85,7 @@ def test_gate_stops_with_reason(acct, policy, authentication, requirement, reaso
 
 def test_reason_codes_are_stable_snake_case_strings():
     assert {r.value for r in Reason} == {
-        "not_activated", "account_locked", "account_ended", "initial_password", "validity_ended",
+        "not_activated", "account_ended", "initial_password", "validity_ended",
         "password_expired", "reactivation_required", "login_required", "acr_insufficient",
     }
 
@@ -214,12 +213,8 @@ LEGAL = [
     (S.AWAITING_ACTIVATION, S.ACTIVE),
     (S.AWAITING_ACTIVATION, S.LAPSED),
     (S.AWAITING_ACTIVATION, S.DELETED),
-    (S.ACTIVE, S.LOCKED),
     (S.ACTIVE, S.EXPIRED),
     (S.ACTIVE, S.DELETED),
-    (S.LOCKED, S.ACTIVE),
-    (S.LOCKED, S.EXPIRED),
-    (S.LOCKED, S.DELETED),
 ]
 ILLEGAL = [(a, b) for a in S for b in S if (a, b) not in LEGAL]
 
@@ -246,5 +241,6 @@ def test_every_state_has_a_row_and_ended_states_are_final():
         assert ended not in LIVE_STATES
 
 
-def test_active_is_reached_only_by_activation_or_reactivation():
-    assert {a for a in S if can_transition(a, S.ACTIVE)} == {S.AWAITING_ACTIVATION, S.LOCKED}
+def test_active_is_reached_only_by_activation():
+    """Reactivation in person (the 2009 rule) gives a new initial password; the account stays ACTIVE."""
+    assert {a for a in S if can_transition(a, S.ACTIVE)} == {S.AWAITING_ACTIVATION}

@@ -156,14 +156,10 @@ def activate(
 
 
 def reactivate(session: Session, passwords: Passwords, account: Account, now: datetime, policy: ValidityPolicy) -> str:
-    """The 2009 rule: a password expired beyond the renewal grace (or a locked account) is
-    reactivated in person; returns a new initial password to be shown once."""
+    """The 2009 rule: a password expired beyond the renewal grace is reactivated in person; returns
+    a new initial password to be shown once. The account stays ACTIVE."""
     reasons = account_reasons(account, now, policy)
-    if account.state is AccountState.LOCKED:
-        check_transition(account.state, AccountState.ACTIVE)
-        account.state = AccountState.ACTIVE
-        account.state_changed_at = now
-    elif account.state is not AccountState.ACTIVE or Reason.REACTIVATION_REQUIRED not in reasons:
+    if account.state is not AccountState.ACTIVE or Reason.REACTIVATION_REQUIRED not in reasons:
         raise AccountError("reactivation_not_needed")
     password = set_initial_password(account, passwords, now)
     account.password_changed_at = now

@@ -21,7 +21,6 @@ from .states import AccountState
 
 class Reason(enum.StrEnum):
     NOT_ACTIVATED = "not_activated"
-    ACCOUNT_LOCKED = "account_locked"
     ACCOUNT_ENDED = "account_ended"
     INITIAL_PASSWORD = "initial_password"
     VALIDITY_ENDED = "validity_ended"
@@ -78,8 +77,6 @@ def account_reasons(account: Account, now: datetime, policy: ValidityPolicy) -> 
         return [Reason.ACCOUNT_ENDED]
     if state in (AccountState.PENDING_VERIFICATION, AccountState.AWAITING_ACTIVATION):
         return [Reason.NOT_ACTIVATED]
-    if state is AccountState.LOCKED:
-        return [Reason.ACCOUNT_LOCKED]
     reasons: list[Reason] = []
     if account.valid_until is not None and account.valid_until <= now:
         reasons.append(Reason.VALIDITY_ENDED)

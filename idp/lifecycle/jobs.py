@@ -175,7 +175,7 @@ class _Run:
         return (Account.state == S.PENDING_VERIFICATION, Account.registered_at <= self.now - self.policy.pending_window)
 
     def _validity_ended(self):
-        return (Account.state.in_([S.ACTIVE, S.LOCKED]), Account.valid_until.is_not(None), Account.valid_until <= self.now)
+        return (Account.state == S.ACTIVE, Account.valid_until.is_not(None), Account.valid_until <= self.now)
 
     # -- reminders -----------------------------------------------------------------
 

@@ -181,7 +181,6 @@ STATES = {
     "pending_verification": _l("Pre-registered, waiting for identity verification"),
     "awaiting_activation": _l("Registered, waiting for activation"),
     "active": _l("Active"),
-    "locked": _l("Suspended, to be reactivated in person"),
     "lapsed": _l("Lapsed (not activated in time)"),
     "expired": _l("Expired"),
     "deleted": _l("Deleted"),

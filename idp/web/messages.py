@@ -10,10 +10,6 @@ GATE = {
         _l("Your registration is not activated yet."),
         _l("Activate it with the code we sent you by email, within five days of registering."),
     ),
-    "account_locked": (
-        _l("Your account is suspended."),
-        _l("Visit any government office (kormányablak) in person to reactivate it."),
-    ),
     "account_ended": (
         _l("This account no longer exists."),
         _l("You can register again at any government office (kormányablak)."),
