@@ -41,7 +41,7 @@ from .models import Account
 from .policy import ValidityPolicy
 from .records import ActivationCode
 from .service import find_by_username
-from .states import AccountState, check_transition
+from .states import AccountState, transition
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read from paper and mail
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -145,13 +145,10 @@ def activate(
         raise AccountError("activation_code_wrong", attempts_left=policy.activation_attempts - current.attempts - 1)
     if not codes.claim(session, current, now):
         raise AccountError("activation_failed")  # a concurrent activation won
-    check_transition(account.state, AccountState.ACTIVE)
-    account.state = AccountState.ACTIVE
-    account.state_changed_at = now
+    transition(account, AccountState.ACTIVE, now)
     account.activated_at = now
     account.valid_until = policy.valid_until(now)
     account.email_verified = True  # the code reached the mailbox
-    account.updated_at = now
     return account
 
 

@@ -22,7 +22,7 @@ from .gate import Reason, account_reasons
 from .models import Account, username_key
 from .personal import Registration
 from .policy import ValidityPolicy
-from .states import AccountState
+from .states import AccountState, transition
 
 _IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -86,8 +86,6 @@ def create_test_citizen(
     check_person_free(session, registration.person_key)
     account = Account(
         identifier=new_identifier(),
-        state=AccountState.ACTIVE,
-        state_changed_at=now,
         username_key=username_key(registration.username),
         password_hash=passwords.hash(password_policy.normalise(password)),
         must_change_password=False,
@@ -108,6 +106,7 @@ def create_test_citizen(
         updated_at=now,
         **dataclasses.asdict(registration),
     )
+    transition(account, AccountState.ACTIVE, now)
     session.add(account)
     session.flush()
     return account
