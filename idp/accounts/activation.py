@@ -36,12 +36,12 @@ from idp.security.secrets import digest, matches_digest
 from . import codes, password_policy
 from .codes import IssuedCode
 from .errors import AccountError
-from .gate import Reason, account_reasons
 from .models import Account
 from .policy import ValidityPolicy
 from .records import ActivationCode
 from .service import find_by_username
 from .states import AccountState, transition
+from .validity import is_reactivation_due
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read from paper and mail
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -155,8 +155,7 @@ def activate(
 def reactivate(session: Session, passwords: Passwords, account: Account, now: datetime, policy: ValidityPolicy) -> str:
     """The 2009 rule: a password expired beyond the renewal grace is reactivated in person; returns
     a new initial password to be shown once. The account stays ACTIVE."""
-    reasons = account_reasons(account, now, policy)
-    if account.state is not AccountState.ACTIVE or Reason.REACTIVATION_REQUIRED not in reasons:
+    if not is_reactivation_due(account, now, policy):
         raise AccountError("reactivation_not_needed")
     password = set_initial_password(account, passwords, now)
     account.password_changed_at = now

@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import assurance
+from . import assurance, validity
 from .models import Account
 from .policy import ValidityPolicy
 from .states import AccountState
@@ -82,12 +82,10 @@ def account_reasons(account: Account, now: datetime, policy: ValidityPolicy) -> 
         reasons.append(Reason.VALIDITY_ENDED)
     if account.must_change_password:
         reasons.append(Reason.INITIAL_PASSWORD)
-    expires = policy.password_expires_at(account.password_changed_at)
-    if expires is not None and expires <= now and not account.must_change_password:
-        if now - expires < policy.password_renewal_grace:
-            reasons.append(Reason.PASSWORD_EXPIRED)
-        else:
-            reasons.append(Reason.REACTIVATION_REQUIRED)
+    if validity.is_reactivation_due(account, now, policy):
+        reasons.append(Reason.REACTIVATION_REQUIRED)
+    elif validity.is_password_expired(account, now, policy):
+        reasons.append(Reason.PASSWORD_EXPIRED)
     return reasons
 
 

@@ -26,10 +26,10 @@ one of ``ENTRY_STATES``. ``tests/test_architecture.py`` fails on any other write
 
 No LOCKED state. The 2009 rule's "beyond that the citizen must reactivate in
 person at an office" (rule 8) is a fact of dates and policy, not an event: the
-password's age against ``password_max_age`` and ``password_renewal_grace``. The
-gate computes it at every checkpoint; a stored state would need a job to set it,
-would lag the gate between runs, and would go stale when the operator changes
-the durations. Reactivation in person gives a new initial password and the
+password's age against ``password_max_age`` and ``password_renewal_grace``,
+which ``validity.is_reactivation_due`` computes for the gate at every checkpoint
+and for the office. A stored state would need a job to set it, would lag the
+gate between runs, and would go stale when the operator changes the durations. Reactivation in person gives a new initial password and the
 account stays ACTIVE. Nothing else suspends an account: sign-in throttling
 locks nobody out for good (SECURITY.md), and an ended account is erased.
 
