@@ -14,14 +14,7 @@ from idp.accounts import assurance
 from idp.accounts.gate import Authentication, Reason, Requirement, evaluate
 from idp.accounts.models import Account
 from idp.accounts.policy import ValidityPolicy
-from idp.accounts.states import (
-    LIVE_STATES,
-    TRANSITIONS,
-    AccountState,
-    IllegalTransition,
-    can_transition,
-    check_transition,
-)
+from idp.accounts.states import AccountState
 
 NOW = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
 SEED = ValidityPolicy()
@@ -54,7 +47,6 @@ STOPPED = [
                  id="not_activated-pending_verification"),
     pytest.param(account(S.AWAITING_ACTIVATION), SEED, None, None, Reason.NOT_ACTIVATED,
                  id="not_activated-awaiting_activation"),
-    pytest.param(account(S.LOCKED), SEED, None, None, Reason.ACCOUNT_LOCKED, id="account_locked"),
     pytest.param(account(S.LAPSED), SEED, None, None, Reason.ACCOUNT_ENDED, id="account_ended-lapsed"),
     pytest.param(account(S.EXPIRED), SEED, None, None, Reason.ACCOUNT_ENDED, id="account_ended-expired"),
     pytest.param(account(S.DELETED), SEED, None, None, Reason.ACCOUNT_ENDED, id="account_ended-deleted"),
@@ -86,7 +78,7 @@ def test_gate_stops_with_reason(acct, policy, authentication, requirement, reaso
 
 def test_reason_codes_are_stable_snake_case_strings():
     assert {r.value for r in Reason} == {
-        "not_activated", "account_locked", "account_ended", "initial_password", "validity_ended",
+        "not_activated", "account_ended", "initial_password", "validity_ended",
         "password_expired", "reactivation_required", "login_required", "acr_insufficient",
     }
 
@@ -203,48 +195,3 @@ def test_from_days_keeps_reminders_latest_first():
     policy = ValidityPolicy.from_days(0, 730, 60, 5, [7, 30])
     assert policy.reminders_before == (timedelta(days=30), timedelta(days=7))
     assert policy.activation_deadline(NOW) == NOW + timedelta(days=5)
-
-
-# Lifecycle states (idp/accounts/states.py): one explicit state, a table of legal transitions.
-
-LEGAL = [
-    (S.PENDING_VERIFICATION, S.AWAITING_ACTIVATION),
-    (S.PENDING_VERIFICATION, S.LAPSED),
-    (S.PENDING_VERIFICATION, S.DELETED),
-    (S.AWAITING_ACTIVATION, S.ACTIVE),
-    (S.AWAITING_ACTIVATION, S.LAPSED),
-    (S.AWAITING_ACTIVATION, S.DELETED),
-    (S.ACTIVE, S.LOCKED),
-    (S.ACTIVE, S.EXPIRED),
-    (S.ACTIVE, S.DELETED),
-    (S.LOCKED, S.ACTIVE),
-    (S.LOCKED, S.EXPIRED),
-    (S.LOCKED, S.DELETED),
-]
-ILLEGAL = [(a, b) for a in S for b in S if (a, b) not in LEGAL]
-
-
-@pytest.mark.parametrize(("current", "target"), LEGAL, ids=[f"{a}->{b}" for a, b in LEGAL])
-def test_legal_transition(current, target):
-    assert can_transition(current, target)
-    check_transition(current, target)
-
-
-@pytest.mark.parametrize(("current", "target"), ILLEGAL, ids=[f"{a}->{b}" for a, b in ILLEGAL])
-def test_illegal_transition(current, target):
-    assert not can_transition(current, target)
-    with pytest.raises(IllegalTransition) as info:
-        check_transition(current, target)
-    assert info.value.reason == "illegal_transition"
-    assert (info.value.current, info.value.target) == (current, target)
-
-
-def test_every_state_has_a_row_and_ended_states_are_final():
-    assert set(TRANSITIONS) == set(S)
-    for ended in (S.LAPSED, S.EXPIRED, S.DELETED):
-        assert TRANSITIONS[ended] == frozenset()
-        assert ended not in LIVE_STATES
-
-
-def test_active_is_reached_only_by_activation_or_reactivation():
-    assert {a for a in S if can_transition(a, S.ACTIVE)} == {S.AWAITING_ACTIVATION, S.LOCKED}

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from idp.accounts.models import Account
 from idp.accounts.states import AccountState
+from idp.accounts.validity import is_reactivation_due
 from idp.audit import events
 from idp.lifecycle import registration
 from idp.offices.models import Office
@@ -402,6 +403,23 @@ class TestReactivationUnderThe2009Rule:
         renewed = db.session.get(Account, account.id)
         assert sheet.identifier == account.identifier and renewed.must_change_password
         assert rt.passwords.verify(renewed.password_hash, sheet.initial_password).ok
+
+    @pytest.mark.parametrize(
+        ("password_age", "initial_password", "due"),
+        [
+            pytest.param(730 + 59, False, False, id="not_due-within_the_grace"),
+            pytest.param(730 + 60, False, True, id="due-at_the_end_of_the_grace"),
+            pytest.param(730 + 400, True, False, id="not_due-initial_password"),
+        ],
+    )
+    def test_the_page_offers_reactivation_exactly_when_it_is_due(
+        self, console, rt, db, login, password_age, initial_password, due
+    ):
+        account = make_account(rt, valid_for=None, password_age=timedelta(days=password_age),
+                               initial_password=initial_password, registering_office_id=login.officer.office_id)
+        assert is_reactivation_due(account, rt.now(), rt.policy) is due
+        page = console.get(f"/office/accounts/{account.identifier}").get_data(as_text=True)
+        assert ('action="/office/accounts/' + account.identifier + '/reactivate"' in page) is due
 
 
 # -- the sheet is shown once, on its own page, and not after the console session (finding 6) -------

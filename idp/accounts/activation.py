@@ -36,12 +36,12 @@ from idp.security.secrets import digest, matches_digest
 from . import codes, password_policy
 from .codes import IssuedCode
 from .errors import AccountError
-from .gate import Reason, account_reasons
 from .models import Account
 from .policy import ValidityPolicy
 from .records import ActivationCode
 from .service import find_by_username
-from .states import AccountState, check_transition
+from .states import AccountState, transition
+from .validity import is_reactivation_due
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read from paper and mail
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -145,25 +145,17 @@ def activate(
         raise AccountError("activation_code_wrong", attempts_left=policy.activation_attempts - current.attempts - 1)
     if not codes.claim(session, current, now):
         raise AccountError("activation_failed")  # a concurrent activation won
-    check_transition(account.state, AccountState.ACTIVE)
-    account.state = AccountState.ACTIVE
-    account.state_changed_at = now
+    transition(account, AccountState.ACTIVE, now)
     account.activated_at = now
     account.valid_until = policy.valid_until(now)
     account.email_verified = True  # the code reached the mailbox
-    account.updated_at = now
     return account
 
 
 def reactivate(session: Session, passwords: Passwords, account: Account, now: datetime, policy: ValidityPolicy) -> str:
-    """The 2009 rule: a password expired beyond the renewal grace (or a locked account) is
-    reactivated in person; returns a new initial password to be shown once."""
-    reasons = account_reasons(account, now, policy)
-    if account.state is AccountState.LOCKED:
-        check_transition(account.state, AccountState.ACTIVE)
-        account.state = AccountState.ACTIVE
-        account.state_changed_at = now
-    elif account.state is not AccountState.ACTIVE or Reason.REACTIVATION_REQUIRED not in reasons:
+    """The 2009 rule: a password expired beyond the renewal grace is reactivated in person; returns
+    a new initial password to be shown once. The account stays ACTIVE."""
+    if not is_reactivation_due(account, now, policy):
         raise AccountError("reactivation_not_needed")
     password = set_initial_password(account, passwords, now)
     account.password_changed_at = now

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .models import Account
-from .states import AccountState, check_transition
+from .states import AccountState, transition
 
 ENDED_STATES = frozenset({AccountState.LAPSED, AccountState.EXPIRED, AccountState.DELETED})
 
@@ -53,11 +53,8 @@ def erase(account: Account, now: datetime, to_state: AccountState) -> None:
     """End the account in ``to_state`` (lapsed, expired or deleted) and empty its personal data."""
     if to_state not in ENDED_STATES:
         raise ValueError(f"{to_state} is not an ending state")
-    check_transition(account.state, to_state)
+    transition(account, to_state, now)  # first: an illegal move raises before anything is emptied
     for column in PERSONAL_COLUMNS:
         setattr(account, column, None)
     account.email_verified = False
-    account.state = to_state
-    account.state_changed_at = now
     account.ended_at = now
-    account.updated_at = now

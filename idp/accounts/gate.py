@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import assurance
+from . import assurance, validity
 from .models import Account
 from .policy import ValidityPolicy
 from .states import AccountState
@@ -21,7 +21,6 @@ from .states import AccountState
 
 class Reason(enum.StrEnum):
     NOT_ACTIVATED = "not_activated"
-    ACCOUNT_LOCKED = "account_locked"
     ACCOUNT_ENDED = "account_ended"
     INITIAL_PASSWORD = "initial_password"
     VALIDITY_ENDED = "validity_ended"
@@ -78,19 +77,15 @@ def account_reasons(account: Account, now: datetime, policy: ValidityPolicy) -> 
         return [Reason.ACCOUNT_ENDED]
     if state in (AccountState.PENDING_VERIFICATION, AccountState.AWAITING_ACTIVATION):
         return [Reason.NOT_ACTIVATED]
-    if state is AccountState.LOCKED:
-        return [Reason.ACCOUNT_LOCKED]
     reasons: list[Reason] = []
     if account.valid_until is not None and account.valid_until <= now:
         reasons.append(Reason.VALIDITY_ENDED)
     if account.must_change_password:
         reasons.append(Reason.INITIAL_PASSWORD)
-    expires = policy.password_expires_at(account.password_changed_at)
-    if expires is not None and expires <= now and not account.must_change_password:
-        if now - expires < policy.password_renewal_grace:
-            reasons.append(Reason.PASSWORD_EXPIRED)
-        else:
-            reasons.append(Reason.REACTIVATION_REQUIRED)
+    if validity.is_reactivation_due(account, now, policy):
+        reasons.append(Reason.REACTIVATION_REQUIRED)
+    elif validity.is_password_expired(account, now, policy):
+        reasons.append(Reason.PASSWORD_EXPIRED)
     return reasons
 
 

@@ -37,7 +37,7 @@ from .errors import AccountError
 from .models import Account, username_key
 from .personal import Registration, apply, check_registration
 from .service import check_person_free, check_username_free, new_identifier
-from .states import AccountState, check_transition
+from .states import AccountState, transition
 
 IN_PERSON = "in_person"
 ONLINE = "online"
@@ -111,8 +111,6 @@ def new_account(session: Session, registration: Registration, now: datetime, cha
     check_free(session, registration)
     account = Account(
         identifier=new_identifier(),
-        state=state,
-        state_changed_at=now,
         username_key=username_key(registration.username),
         person_key=registration.person_key,
         must_change_password=True,
@@ -123,6 +121,7 @@ def new_account(session: Session, registration: Registration, now: datetime, cha
         created_at=now,
         updated_at=now,
     )
+    transition(account, state, now)
     apply(account, registration)
     return account
 
@@ -202,8 +201,5 @@ def complete(account: Account, now: datetime, office_id: int | None) -> None:
         raise AccountError("identity_not_verified")
     if account.statement_signed_at is None:
         raise AccountError("statement_not_signed")
-    check_transition(account.state, AccountState.AWAITING_ACTIVATION)
-    account.state = AccountState.AWAITING_ACTIVATION
-    account.state_changed_at = now
+    transition(account, AccountState.AWAITING_ACTIVATION, now)
     account.registering_office_id = office_id
-    account.updated_at = now

@@ -18,11 +18,12 @@ from idp.security.passwords import Passwords
 
 from . import password_policy
 from .errors import AccountError
-from .gate import Reason, account_reasons
+from .gate import Reason
 from .models import Account, username_key
 from .personal import Registration
 from .policy import ValidityPolicy
-from .states import AccountState
+from .states import AccountState, transition
+from .validity import is_reactivation_due
 
 _IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -86,8 +87,6 @@ def create_test_citizen(
     check_person_free(session, registration.person_key)
     account = Account(
         identifier=new_identifier(),
-        state=AccountState.ACTIVE,
-        state_changed_at=now,
         username_key=username_key(registration.username),
         password_hash=passwords.hash(password_policy.normalise(password)),
         must_change_password=False,
@@ -108,6 +107,7 @@ def create_test_citizen(
         updated_at=now,
         **dataclasses.asdict(registration),
     )
+    transition(account, AccountState.ACTIVE, now)
     session.add(account)
     session.flush()
     return account
@@ -135,7 +135,7 @@ def change_password(
     cannot be renewed online; the citizen must reactivate in person at an office.
     The current password is checked by ``check_password`` first (the caller throttles that check).
     """
-    if Reason.REACTIVATION_REQUIRED in account_reasons(account, now, policy):
+    if is_reactivation_due(account, now, policy):
         raise AccountError(Reason.REACTIVATION_REQUIRED.value)
     issues = password_policy.problems(new, account.username, (account.family_name, account.given_name))
     if issues:

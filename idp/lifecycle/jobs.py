@@ -15,8 +15,10 @@ transaction before anything is sent. A reminder is claimed by inserting its row
 ``RETURNING`` decides; a second run's insert waits for the first's transaction),
 and the mail goes before that transaction commits, so a failed send is retried
 by the next run. An ending is claimed by one conditional ``UPDATE`` of the
-account's state that repeats the selection's conditions; the run whose update
-changed no row skips the account. Work goes in batches by id, with a progress
+account's row that repeats the selection's conditions, then the state is
+written by ``states.transition`` (through ``erasure.erase``) in the same
+transaction: a run whose update waited on that row finds it ended and changes
+no row, and skips the account. Work goes in batches by id, with a progress
 line per batch; ``dry_run`` only lists what would change.
 """
 
@@ -175,7 +177,7 @@ class _Run:
         return (Account.state == S.PENDING_VERIFICATION, Account.registered_at <= self.now - self.policy.pending_window)
 
     def _validity_ended(self):
-        return (Account.state.in_([S.ACTIVE, S.LOCKED]), Account.valid_until.is_not(None), Account.valid_until <= self.now)
+        return (Account.state == S.ACTIVE, Account.valid_until.is_not(None), Account.valid_until <= self.now)
 
     # -- reminders -----------------------------------------------------------------
 
@@ -300,10 +302,11 @@ class _Run:
             return
         contact = contact_of(account)  # before the erasure, for the mail
         try:
+            # The claim takes the row while the conditions still hold; the state is written below.
             claimed = self.session.execute(
                 update(Account)
                 .where(Account.id == account.id, *conditions)
-                .values(state=to_state, state_changed_at=self.now)
+                .values(updated_at=self.now)
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:

@@ -21,10 +21,6 @@ GATE = {
         _l("Your registration is not activated yet."),
         _l("Activate it with the code we sent you by email, within five days of registering."),
     ),
-    "account_locked": (
-        _l("Your account is suspended."),
-        _l("Visit any government office (kormányablak) in person to reactivate it."),
-    ),
     "account_ended": (
         _l("This account no longer exists."),
         _l("You can register again at any government office (kormányablak)."),
@@ -300,7 +296,6 @@ STATES = {
     "pending_verification": _l("Pre-registered, waiting for identity verification"),
     "awaiting_activation": _l("Registered, waiting for activation"),
     "active": _l("Active"),
-    "locked": _l("Suspended, to be reactivated in person"),
     "lapsed": _l("Lapsed (not activated in time)"),
     "expired": _l("Expired"),
     "deleted": _l("Deleted"),

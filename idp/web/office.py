@@ -19,9 +19,8 @@ from flask import session as form_session
 
 from idp.accounts.changes import may_act_for
 from idp.accounts.errors import AccountError
-from idp.accounts.gate import Reason, account_reasons
 from idp.accounts.personal import snapshot
-from idp.accounts.states import AccountState
+from idp.accounts.validity import is_reactivation_due
 from idp.extensions import db
 from idp.lifecycle import office, registration
 from idp.lifecycle.context import find_account
@@ -254,16 +253,13 @@ def _account_page(identifier: str):
         form = ChangeDataForm(data=draft if draft is not None else _as_typed(snapshot(account)))
     refused_here = account.is_live and not may_change
     registering = db.session.get(Office, account.registering_office_id) if account.registering_office_id else None
-    reactivation_due = account.state is AccountState.LOCKED or (
-        Reason.REACTIVATION_REQUIRED in account_reasons(account, rt.now(), rt.policy)
-    )
     return render_template(
         "office/account.html",
         account=account,
         form=form,
         refusal=messages.message("not_registering_office") if refused_here else None,
         registering_office=registering,
-        reactivation_due=reactivation_due,
+        reactivation_due=is_reactivation_due(account, rt.now(), rt.policy),
         reactivate_form=ReactivateForm(data=stash.take("reactivate") or {}),
         action_form=ActionForm(),
         types=document_types(),
