@@ -136,10 +136,6 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     rt.logout = Dispatcher(app, lambda: db.session, settings.logout.backchannel_in_background)
     app.extensions["idp"] = rt
     register_web(app)
-
-    from idp.cli import register_commands
-
-    register_commands(app)
     return app
 
 

@@ -14,16 +14,13 @@ from idp.clients.service import find
 from idp.extensions import db
 from idp.security.secrets import digest
 
+from .support.cli import run
 from .support.factories import make_client
 from .support.flows import Agency
 from .support.protocol import assert_error_page
 from .support.registration import registered_agency
 
 NATURAL = "openid profile natural_identity"
-
-
-def run(app, *args):
-    return app.test_cli_runner().invoke(args=list(args))
 
 
 def refreshed(client):

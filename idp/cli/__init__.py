@@ -1,8 +1,10 @@
-"""The ``idp`` command (also ``flask --app idp ...``): serve, demo, database, clients, citizens,
-offices, officers, jobs, audit, keys, config. One module per command group; what they share is
-in ``options``.
+"""The ``idp`` command: serve, demo, database, clients, citizens, offices, officers, jobs, audit,
+keys, config. One module per command group; what they share is in ``options``.
 
-Configuration comes from ``--config FILE`` or ``IDP_CONFIG`` and the environment.
+Configuration comes from ``--config FILE`` or ``IDP_CONFIG`` and the environment. The application
+factory knows nothing of the commands: ``idp`` builds the application with ``create_app`` and
+carries the commands itself, and ``flask --app idp <command>`` finds the same commands through
+the ``flask.commands`` entry points of ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, NoAppException
 
+from idp.app import create_app
 from idp.cli.audit import audit_cli
 from idp.cli.citizens import citizens_cli
 from idp.cli.clients import clients_cli
@@ -25,16 +28,17 @@ from idp.cli.officers import officers_cli
 from idp.cli.serve import serve_command
 from idp.settings import SettingsError
 
+# The provider's own commands, as pyproject.toml's flask.commands entry points name them too.
+COMMANDS = (
+    audit_cli, citizens_cli, clients_cli, config_cli, demo_command, jobs_cli, keys_cli, offices_cli, officers_cli,
+    serve_command,
+)
 
-def register_commands(app: Flask) -> None:
-    app.cli.add_command(clients_cli)
-    app.cli.add_command(citizens_cli)
-    app.cli.add_command(offices_cli)
-    app.cli.add_command(officers_cli)
-    app.cli.add_command(jobs_cli)
-    app.cli.add_command(audit_cli)
-    app.cli.add_command(keys_cli)
-    app.cli.add_command(serve_command)
+
+def register_commands(group: click.Group) -> None:
+    """Add the provider's commands to a click group: ``idp`` itself, or an application's ``app.cli``."""
+    for command in COMMANDS:
+        group.add_command(command)
 
 
 def _set_config(ctx, param, value):
@@ -43,9 +47,7 @@ def _set_config(ctx, param, value):
     return value
 
 
-def _create_app():
-    from idp.app import create_app
-
+def _create_app() -> Flask:
     try:
         return create_app()
     except SettingsError as exc:
@@ -58,5 +60,4 @@ def main():
     """Ügyfélkapu identity provider."""
 
 
-main.add_command(config_cli)
-main.add_command(demo_command)
+register_commands(main)
