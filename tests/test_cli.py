@@ -11,6 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from idp.accounts.service import find_by_username
@@ -120,6 +121,26 @@ def test_db_upgrade_builds_the_schema_from_nothing(tmp_path, keys_dir):
     assert proc.returncode == 0, proc.stderr
 
 
+def test_a_configuration_error_prints_only_itself_naming_the_key():
+    proc = subprocess.run([sys.executable, "-m", "idp.cli", "db", "upgrade"], capture_output=True, text=True,
+                          env=_environment(IDP_SERVER_ISSUER="ftp://x"), timeout=60)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    (line,) = proc.stderr.splitlines()  # no usage text, no traceback, no "No such command 'db'"
+    assert line.startswith("configuration error: server.issuer: ")
+
+
+@pytest.mark.parametrize("args", [["db", "upgrade"], ["clients", "list", "--json"], ["jobs", "run", "--dry-run"]],
+                         ids=["db_upgrade", "clients_list_json", "jobs_run"])
+def test_a_configuration_error_is_one_line_for_every_command_needing_the_application(args):
+    env = {name: None for name in os.environ if name.startswith("IDP_")} | {"IDP_SERVER_ISSUER": "ftp://x"}
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("configuration error: server.issuer: ")
+
+
 def test_flask_app_idp_runs_the_same_commands(tmp_path, keys_dir):
     env = _fresh_installation(tmp_path, keys_dir)
     flask = [sys.executable, "-m", "flask", "--app", "idp"]
@@ -133,4 +154,4 @@ def test_flask_app_idp_runs_the_same_commands(tmp_path, keys_dir):
 def test_pyproject_gives_flask_the_commands_idp_has():
     table = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["entry-points"]["flask.commands"]
     assert {name: pkgutil.resolve_name(target) for name, target in table.items()} == {c.name: c for c in COMMANDS}
-    assert set(main.commands) == set(table)
+    assert set(main.commands) == set(table) | {"db"}  # db: Flask-Migrate's, on every application's app.cli

@@ -14,6 +14,7 @@ import os
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, NoAppException
+from flask_migrate.cli import db as migrations_cli
 
 from idp.app import create_app
 from idp.cli.audit import audit_cli
@@ -41,6 +42,19 @@ def register_commands(group: click.Group) -> None:
         group.add_command(command)
 
 
+class ConfigurationError(NoAppException):
+    """A configuration the application factory refuses: one line on stderr naming the key, exit
+    status 2, no usage text and no traceback."""
+
+    exit_code = 2
+
+    def __init__(self, error: SettingsError):
+        super().__init__(f"configuration error: {error}")
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), file=file, err=True)
+
+
 def _set_config(ctx, param, value):
     if value:
         os.environ["IDP_CONFIG"] = value
@@ -51,7 +65,7 @@ def _create_app() -> Flask:
     try:
         return create_app()
     except SettingsError as exc:
-        raise NoAppException(f"configuration error: {exc}") from None
+        raise ConfigurationError(exc) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False, set_debug_flag=False)
@@ -61,3 +75,6 @@ def main():
 
 
 register_commands(main)
+# Flask-Migrate's group, carried here too so that it is found before the application is built:
+# a configuration error then names itself rather than making ``db`` an unknown command.
+main.add_command(migrations_cli, "db")
