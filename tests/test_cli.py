@@ -1,5 +1,5 @@
 """The operator's ``idp`` command: clients, test citizens, keys, database, configuration; the same
-commands under ``flask --app idp``."""
+commands under ``flask --app idp``; the README's table of them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from idp.cli import COMMANDS, main
 from idp.clients.service import find
 from idp.security.secrets import digest
 
-from .support.cli import run
+from .support.cli import leaf_commands, run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,8 +117,10 @@ def test_db_upgrade_builds_the_schema_from_nothing(tmp_path, keys_dir):
     env = _fresh_installation(tmp_path, keys_dir)
     proc = subprocess.run([sys.executable, "-m", "idp.cli", "db", "upgrade"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "idp.cli", "clients", "list"], capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "idp.cli", "clients", "list", "--json"],
+                          capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []  # stdout holds the JSON alone, in a real process too
 
 
 def test_a_configuration_error_prints_only_itself_naming_the_key():
@@ -155,3 +157,9 @@ def test_pyproject_gives_flask_the_commands_idp_has():
     table = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["entry-points"]["flask.commands"]
     assert {name: pkgutil.resolve_name(target) for name, target in table.items()} == {c.name: c for c in COMMANDS}
     assert set(main.commands) == set(table) | {"db"}  # db: Flask-Migrate's, on every application's app.cli
+
+
+def test_readme_names_every_command():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert [path for path in leaf_commands(COMMANDS) if f"idp {path}" not in readme] == []
+    assert "idp db upgrade" in readme

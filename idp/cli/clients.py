@@ -146,11 +146,14 @@ def clients_remove(client_id):
 @clients_cli.command("initial-token")
 @click.option("--agency", required=True, help="The agency whose integrator registers clients with the token.")
 @click.option("--expires", "expires", default="7d", show_default=True, help="Lifetime: 7d, 12h, 30m…")
-@click.option("--uses", default=1, show_default=True, type=click.IntRange(1, 1000), help="How many clients it may register.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--uses", default=1, show_default=True, type=click.IntRange(1, 1000),
+              help="How many clients it may register (single-use by default).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: initial_access_token, agency, expires_at, uses, registration_endpoint.")
 @with_appcontext
 def clients_initial_token(agency, expires, uses, as_json):
-    """Issue an initial access token for dynamic registration (RFC 7591); printed once, stored hashed."""
+    """Issue an initial access token for dynamic registration (RFC 7591); printed once, stored hashed.
+    Single-use unless --uses says otherwise."""
     rt = runtime()
     try:
         row, token = issue_initial_token(db.session, rt.now(), agency, lifetime=duration(expires), max_uses=uses)
