@@ -140,10 +140,6 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     )
     app.extensions["idp"] = rt
     register_web(app)
-
-    from idp.cli import register_commands
-
-    register_commands(app)
     return app
 
 

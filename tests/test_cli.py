@@ -1,23 +1,27 @@
-"""The operator's ``idp`` command: clients, test citizens, keys, database, configuration."""
+"""The operator's ``idp`` command: clients, test citizens, keys, database, configuration; the same
+commands under ``flask --app idp``; the README's table of them."""
 
 from __future__ import annotations
 
 import json
 import os
+import pkgutil
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from idp.accounts.service import find_by_username
-from idp.cli import main
+from idp.cli import COMMANDS, main
 from idp.clients.service import find
 from idp.security.secrets import digest
 
+from .support.cli import leaf_commands, run
 
-def run(app, *args):
-    result = app.test_cli_runner().invoke(args=list(args))
-    return result
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_clients_add_prints_the_secret_once_and_stores_only_its_hash(app, db):
@@ -94,12 +98,68 @@ def test_a_bad_configuration_is_reported_by_key(tmp_path):
     assert "server.issuer" in proc.stderr
 
 
-def test_db_upgrade_builds_the_schema_from_nothing(tmp_path, keys_dir):
+def _environment(**values: str) -> dict:
+    """This process's environment without its IDP_ settings, with ``values``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    env.update(IDP_SERVER_ISSUER="http://127.0.0.1:5000", IDP_SERVER_DEVELOPMENT="true", IDP_SERVER_SECRET_KEY="k" * 40,
-               IDP_KEYS_PASSPHRASE="test-passphrase-0123456789", IDP_KEYS_DIR=str(keys_dir),
-               IDP_SECURITY_PAIRWISE_SECRET="s" * 40, IDP_DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    env.update(values)
+    return env
+
+
+def _fresh_installation(tmp_path, keys_dir) -> dict:
+    return _environment(
+        IDP_SERVER_ISSUER="http://127.0.0.1:5000", IDP_SERVER_DEVELOPMENT="true", IDP_SERVER_SECRET_KEY="k" * 40,
+        IDP_KEYS_PASSPHRASE="test-passphrase-0123456789", IDP_KEYS_DIR=str(keys_dir),
+        IDP_SECURITY_PAIRWISE_SECRET="s" * 40, IDP_DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+    )
+
+
+def test_db_upgrade_builds_the_schema_from_nothing(tmp_path, keys_dir):
+    env = _fresh_installation(tmp_path, keys_dir)
     proc = subprocess.run([sys.executable, "-m", "idp.cli", "db", "upgrade"], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "idp.cli", "clients", "list"], capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "idp.cli", "clients", "list", "--json"],
+                          capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []  # stdout holds the JSON alone, in a real process too
+
+
+def test_a_configuration_error_prints_only_itself_naming_the_key():
+    proc = subprocess.run([sys.executable, "-m", "idp.cli", "db", "upgrade"], capture_output=True, text=True,
+                          env=_environment(IDP_SERVER_ISSUER="ftp://x"), timeout=60)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    (line,) = proc.stderr.splitlines()  # no usage text, no traceback, no "No such command 'db'"
+    assert line.startswith("configuration error: server.issuer: ")
+
+
+@pytest.mark.parametrize("args", [["db", "upgrade"], ["clients", "list", "--json"], ["jobs", "run", "--dry-run"]],
+                         ids=["db_upgrade", "clients_list_json", "jobs_run"])
+def test_a_configuration_error_is_one_line_for_every_command_needing_the_application(args):
+    env = {name: None for name in os.environ if name.startswith("IDP_")} | {"IDP_SERVER_ISSUER": "ftp://x"}
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("configuration error: server.issuer: ")
+
+
+def test_flask_app_idp_runs_the_same_commands(tmp_path, keys_dir):
+    env = _fresh_installation(tmp_path, keys_dir)
+    flask = [sys.executable, "-m", "flask", "--app", "idp"]
+    proc = subprocess.run([*flask, "db", "upgrade"], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([*flask, "clients", "list", "--json"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, f"{proc.stderr}\n(the flask.commands entry points are installed by ./dev setup)"
+    assert json.loads(proc.stdout) == []
+
+
+def test_pyproject_gives_flask_the_commands_idp_has():
+    table = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["entry-points"]["flask.commands"]
+    assert {name: pkgutil.resolve_name(target) for name, target in table.items()} == {c.name: c for c in COMMANDS}
+    assert set(main.commands) == set(table) | {"db"}  # db: Flask-Migrate's, on every application's app.cli
+
+
+def test_readme_names_every_command():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert [path for path in leaf_commands(COMMANDS) if f"idp {path}" not in readme] == []
+    assert "idp db upgrade" in readme

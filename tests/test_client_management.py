@@ -14,16 +14,13 @@ from idp.clients.service import find
 from idp.extensions import db
 from idp.security.secrets import digest
 
+from .support.cli import run
 from .support.factories import make_client
 from .support.flows import Agency
 from .support.protocol import assert_error_page
-from .support.registration import registered_agency
+from .support.registration import register, registered_agency
 
 NATURAL = "openid profile natural_identity"
-
-
-def run(app, *args):
-    return app.test_cli_runner().invoke(args=list(args))
 
 
 def refreshed(client):
@@ -51,8 +48,20 @@ def test_initial_token_is_printed_once_and_stored_as_a_digest(app, rt):
     assert out["initial_access_token"] not in json.dumps(event.details)
 
 
-@pytest.mark.parametrize("args", [["--expires", "7 days"], ["--expires", "0d"], ["--uses", "0"], ["--agency", " "]],
-                         ids=["expires_words", "expires_zero", "no_uses", "blank_agency"])
+@pytest.mark.parametrize("uses", [None, "3"], ids=["single_use_by_default", "three_uses"])
+def test_initial_token_registers_as_many_clients_as_its_uses(app, client, uses):
+    result = run(app, "clients", "initial-token", "--agency", "NAV", *(["--uses", uses] if uses else []), "--json")
+    out = json.loads(result.stdout)
+    assert set(out) == {"initial_access_token", "agency", "expires_at", "uses", "registration_endpoint"}
+    allowed = int(uses or 1)
+    assert out["uses"] == allowed
+    statuses = [register(client, out["initial_access_token"]).status_code for _ in range(allowed + 1)]
+    assert statuses == [201] * allowed + [401]
+
+
+@pytest.mark.parametrize("args", [["--expires", "7 days"], ["--expires", "0d"], ["--uses", "0"], ["--uses", "1001"],
+                                  ["--agency", " "]],
+                         ids=["expires_words", "expires_zero", "no_uses", "too_many_uses", "blank_agency"])
 def test_initial_token_limits_are_checked(app, args):
     base = {"--agency": "NAV", "--expires": "7d", "--uses": "1"}
     base.update(dict(zip(args[::2], args[1::2], strict=True)))

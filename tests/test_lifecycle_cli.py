@@ -15,12 +15,9 @@ from idp.accounts.states import AccountState
 from idp.offices.models import Officer
 from idp.offices.service import verify_officer
 
+from .support.cli import run
 from .support.factories import make_account
 from .support.lifecycle import OFFICER_PASSWORD, RecordingNotifier, context, make_officer, register_in_person
-
-
-def run(app, *args):
-    return app.test_cli_runner().invoke(args=list(args))
 
 
 @pytest.fixture
