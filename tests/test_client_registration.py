@@ -20,6 +20,7 @@ from idp.extensions import db
 from idp.security.secrets import digest
 
 from .conftest import make_settings
+from .support.cli import run
 from .support.flows import Agency
 from .support.protocol import assert_error_page
 from .support.registration import ENDPOINT, bearer, configuration_path, initial_token, register, registered_agency
@@ -118,7 +119,7 @@ def test_in_production_a_native_client_may_not_point_its_backchannel_logout_uri_
 def test_in_production_the_operators_cli_refuses_a_called_uri_at_a_private_address(option, production):
     args = ["clients", "add", "--name", "Agency", "--redirect-uri", "https://agency.example.hu/cb", option,
             "https://10.0.0.1/x"]
-    result = production.application.test_cli_runner().invoke(args=args)
+    result = run(production.application, *args)
     assert result.exit_code == 2, result.output
     assert "invalid_client_metadata" in result.output
 

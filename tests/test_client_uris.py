@@ -13,6 +13,7 @@ import pytest
 
 from idp.extensions import db
 
+from .support.cli import run
 from .support.factories import make_client
 from .support.flows import Agency
 from .support.protocol import csp_directive
@@ -77,7 +78,7 @@ def test_the_operators_cli_refuses_the_same_uris(field, uri, app):
     args = ["clients", "add", "--name", "Agency", "--redirect-uri", "https://agency.example.hu/cb"]
     if option == "--redirect-uri":
         args = ["clients", "add", "--name", "Agency"]
-    result = app.test_cli_runner().invoke(args=[*args, option, uri])
+    result = run(app, *args, option, uri)
     assert result.exit_code == 2, result.output
     assert error in result.output
 
