@@ -115,7 +115,7 @@ def test_a_citizen_whose_data_was_erased_releases_nothing(verified, client, rt):
 
 
 def test_a_test_citizen_counts_as_verified_in_person(client, rt):
-    from idp.accounts.service import create_test_citizen
+    from idp.accounts.registration import create_test_citizen
     from idp.cli.citizens import test_person
 
     account = create_test_citizen(db.session, rt.passwords, rt.now(), rt.policy,

@@ -24,6 +24,7 @@ clear reason, and the unique columns decide when two registrations race.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,10 +33,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from idp.security.passwords import Passwords
+
+from . import password_policy
 from .documents import Document, check_document
 from .errors import AccountError
 from .models import Account, username_key
 from .personal import Registration, apply, check_registration
+from .policy import ValidityPolicy
 from .service import check_person_free, check_username_free, new_identifier
 from .states import AccountState, transition
 
@@ -203,3 +208,53 @@ def complete(account: Account, now: datetime, office_id: int | None) -> None:
         raise AccountError("statement_not_signed")
     transition(account, AccountState.AWAITING_ACTIVATION, now)
     account.registering_office_id = office_id
+
+
+def create_test_citizen(
+    session: Session,
+    passwords: Passwords,
+    now: datetime,
+    policy: ValidityPolicy,
+    registration: Registration,
+    password: str,
+    *,
+    document_number: str,
+    document_type: str = "identity_card",
+    office_id: int | None = None,
+) -> Account:
+    """An active, verified account for agencies' integration environments, marked as a test account.
+    It counts as verified in person with an identity card, so agencies can try ``verified_claims``;
+    the test-account claim tells them it is not a real person."""
+    check_username_free(session, registration.username)
+    issues = password_policy.problems(
+        password, registration.username, (registration.family_name, registration.given_name)
+    )
+    if issues:
+        raise AccountError(issues[0], problems=issues)
+    check_person_free(session, registration.person_key)
+    account = Account(
+        identifier=new_identifier(),
+        username_key=username_key(registration.username),
+        password_hash=passwords.hash(password_policy.normalise(password)),
+        must_change_password=False,
+        password_changed_at=now,
+        person_key=registration.person_key,
+        email_verified=True,
+        document_type=document_type,
+        document_number=document_number,
+        registering_office_id=office_id,
+        registration_channel="test",
+        verified_at=now,
+        verification_method=IN_PERSON,
+        registered_at=now,
+        activated_at=now,
+        valid_until=policy.valid_until(now),
+        is_test=True,
+        created_at=now,
+        updated_at=now,
+        **dataclasses.asdict(registration),
+    )
+    transition(account, AccountState.ACTIVE, now)
+    session.add(account)
+    session.flush()
+    return account

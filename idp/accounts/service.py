@@ -7,7 +7,6 @@ activation and erasure build on these (PRODUCT.md rules 1 to 11).
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from datetime import datetime
 
@@ -20,9 +19,7 @@ from . import password_policy
 from .errors import AccountError
 from .gate import Reason
 from .models import Account, username_key
-from .personal import Registration
 from .policy import ValidityPolicy
-from .states import AccountState, transition
 from .validity import is_reactivation_due
 
 _IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -60,57 +57,6 @@ def check_username_free(session: Session, username: str) -> None:
 def check_person_free(session: Session, key: str) -> None:
     if session.scalar(select(Account.id).where(Account.person_key == key)) is not None:
         raise AccountError("person_has_account")
-
-
-def create_test_citizen(
-    session: Session,
-    passwords: Passwords,
-    now: datetime,
-    policy: ValidityPolicy,
-    registration: Registration,
-    password: str,
-    *,
-    document_number: str,
-    document_type: str = "identity_card",
-    office_id: int | None = None,
-) -> Account:
-    """An active, verified account for agencies' integration environments, marked as a test account.
-    It counts as verified in person with an identity card, so agencies can try ``verified_claims``;
-    the test-account claim tells them it is not a real person."""
-    from .registration import IN_PERSON  # registration imports this module
-    check_username_free(session, registration.username)
-    issues = password_policy.problems(
-        password, registration.username, (registration.family_name, registration.given_name)
-    )
-    if issues:
-        raise AccountError(issues[0], problems=issues)
-    check_person_free(session, registration.person_key)
-    account = Account(
-        identifier=new_identifier(),
-        username_key=username_key(registration.username),
-        password_hash=passwords.hash(password_policy.normalise(password)),
-        must_change_password=False,
-        password_changed_at=now,
-        person_key=registration.person_key,
-        email_verified=True,
-        document_type=document_type,
-        document_number=document_number,
-        registering_office_id=office_id,
-        registration_channel="test",
-        verified_at=now,
-        verification_method=IN_PERSON,
-        registered_at=now,
-        activated_at=now,
-        valid_until=policy.valid_until(now),
-        is_test=True,
-        created_at=now,
-        updated_at=now,
-        **dataclasses.asdict(registration),
-    )
-    transition(account, AccountState.ACTIVE, now)
-    session.add(account)
-    session.flush()
-    return account
 
 
 def check_password(passwords: Passwords, account: Account, password: str) -> None:

@@ -41,10 +41,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # the model imports this module
-    from .models import Account
+
+class Stateful(Protocol):
+    """What ``transition`` writes: an account (``idp.accounts.models.Account``, which imports this module)."""
+
+    state: AccountState | None
+    state_changed_at: datetime | None
+    updated_at: datetime | None
 
 
 class AccountState(enum.StrEnum):
@@ -60,7 +65,7 @@ S = AccountState
 
 #: The states a new record starts in: every registration starts PENDING_VERIFICATION (one made
 #: whole in one sitting is verified and completed in the same transaction); an agency's test
-#: account is made ACTIVE at once by the operator (``service.create_test_citizen``).
+#: account is made ACTIVE at once by the operator (``registration.create_test_citizen``).
 ENTRY_STATES = frozenset({S.PENDING_VERIFICATION, S.ACTIVE})
 
 TRANSITIONS: dict[AccountState, frozenset[AccountState]] = {
@@ -97,7 +102,7 @@ def check_transition(current: AccountState | None, target: AccountState) -> None
         raise IllegalTransition(current, target)
 
 
-def transition(account: Account, target: AccountState, now: datetime) -> None:
+def transition(account: Stateful, target: AccountState, now: datetime) -> None:
     """Move ``account`` to ``target`` at ``now``: the one writer of ``account.state``.
 
     Raises ``IllegalTransition``, changing nothing, when the table does not allow the move.

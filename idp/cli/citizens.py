@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from idp.accounts.errors import AccountError
 from idp.accounts.personal import Registration
-from idp.accounts.service import create_test_citizen
+from idp.accounts.registration import create_test_citizen
 from idp.cli.options import emit, runtime
 from idp.extensions import db
 

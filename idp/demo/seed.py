@@ -8,7 +8,8 @@ from datetime import date
 from sqlalchemy import select
 
 from idp.accounts.personal import Registration
-from idp.accounts.service import create_test_citizen, find_by_username
+from idp.accounts.registration import create_test_citizen
+from idp.accounts.service import find_by_username
 from idp.clients.metadata import ClientMetadata, validate
 from idp.clients.service import create_client, find
 from idp.extensions import db
