@@ -91,7 +91,7 @@ def seed(app, citizens: int) -> dict:
     from idp.accounts import assurance
     from idp.app import MIGRATIONS, check_keys
     from idp.extensions import db
-    from idp.oidc import consent
+    from idp.authorizations import consent
     from idp.sessions import service as sessions
     from tests.support.factories import make_account, make_client
 

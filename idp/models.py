@@ -5,7 +5,7 @@ from idp.accounts.records import ActivationCode, EmailCode, RecoveryCode, Remind
 from idp.audit import AuditEvent
 from idp.clients.models import Client, InitialAccessToken
 from idp.interactions.models import Interaction
-from idp.oidc.models import AuthorizationCode, Consent, Token
+from idp.authorizations.models import AuthorizationCode, Consent, Token
 from idp.offices.models import Office, Officer
 from idp.sessions.models import SsoSession
 

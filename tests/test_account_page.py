@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import select
 
-from idp.oidc.models import ClaimRelease, Consent
+from idp.authorizations.models import ClaimRelease, Consent
 from idp.sessions.models import SsoSession
 
 from .support.factories import make_account, make_client

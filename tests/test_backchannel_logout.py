@@ -21,7 +21,7 @@ from idp.lifecycle.context import context_for
 from idp.lifecycle.jobs import run_jobs
 from idp.lifecycle.context import Links
 from idp.oidc.backchannel import EVENT
-from idp.oidc.models import LogoutNotice
+from idp.authorizations.models import LogoutNotice
 from idp.sessions.models import SsoSession
 
 from .conftest import make_settings

@@ -20,7 +20,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 
 from idp.extensions import db
-from idp.oidc import consent
+from idp.authorizations import consent
 from idp.sessions import service as sessions
 
 from .support import browser as bw

@@ -8,7 +8,7 @@ from sqlalchemy import delete, event
 
 from idp.clients import scopes as sc
 from idp.oidc.claims import releasable_scopes
-from idp.oidc.models import Consent
+from idp.authorizations.models import Consent
 
 from .support.factories import make_client
 from .support.flows import Agency

@@ -23,7 +23,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from idp.accounts.states import AccountState
-from idp.oidc.models import AuthorizationCode
+from idp.authorizations.models import AuthorizationCode
 from idp.web import messages
 
 from .conftest import make_settings

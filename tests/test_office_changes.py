@@ -20,7 +20,7 @@ from idp.accounts.models import Account
 from idp.accounts.states import AccountState
 from idp.audit import events
 from idp.lifecycle import office
-from idp.oidc.models import Consent, Token
+from idp.authorizations.models import Consent, Token
 from idp.sessions.models import SsoSession
 
 from .support.flows import Citizen

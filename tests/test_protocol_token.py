@@ -19,7 +19,7 @@ from jwcrypto import jwt as cjwt
 from jwcrypto.common import JWException
 
 from idp.extensions import db
-from idp.oidc.models import AuthorizationCode
+from idp.authorizations.models import AuthorizationCode
 from idp.security.secrets import digest, new_secret
 
 from .support.factories import make_account, make_client

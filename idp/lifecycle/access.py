@@ -19,8 +19,8 @@ from typing import Protocol
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from idp.oidc import backchannel, tokens
-from idp.oidc.models import AuthorizationCode, Consent
+from idp.authorizations import logout, tokens
+from idp.authorizations.models import AuthorizationCode, Consent
 from idp.sessions import service as sessions
 from idp.sessions.models import SsoSession
 
@@ -54,7 +54,7 @@ def end_sessions(
     logout notice for every agency that holds one. The one way any session ends."""
     sids = sessions.end_for_account(session, account_id, now, reason, only=only, keep=keep)
     tokens.revoke_for_sids(session, sids, now)
-    notices = backchannel.queue(session, sids, now, reason)
+    notices = logout.queue(session, sids, now, reason)
     return EndedAccess(account_id, tuple(sids), tuple(notices))
 
 

@@ -18,7 +18,7 @@ from idp.accounts import service as accounts
 from idp.accounts.errors import AccountError
 from idp.accounts.models import Account
 from idp.clients.models import Client
-from idp.oidc import backchannel, consent, tokens
+from idp.authorizations import consent, logout, tokens
 from idp.sessions.models import SsoSession
 
 from .access import EndedAccess, announce_logout, end_sessions
@@ -105,7 +105,7 @@ def withdraw_consent(ctx: Context, account: Account, client_id: str, now: dateti
         live = session.scalars(
             select(SsoSession.sid).where(SsoSession.sid.in_(sids), SsoSession.ended_at.is_(None))
         ).all() if sids else []
-        notices = backchannel.queue(session, live, now, "consent_withdrawn", client_pk=client.id)
+        notices = logout.queue(session, live, now, "consent_withdrawn", client_pk=client.id)
         audit.record(session, now, "consent_withdrawn", citizen_actor(account), account.id, client_id=client.client_id)
         name = client.agency or client.name
     announce_logout(EndedAccess(account.id, (), tuple(notices)), ctx.logout)

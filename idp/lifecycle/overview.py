@@ -16,8 +16,8 @@ from idp.accounts.models import Account
 from idp.clients import scopes as sc
 from idp.clients.models import Client
 from idp.offices.models import Office
-from idp.oidc import releases
-from idp.oidc.models import Consent
+from idp.authorizations import releases
+from idp.authorizations.models import Consent
 from idp.sessions import service as sessions
 from idp.sessions.service import Timeouts
 

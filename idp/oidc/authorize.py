@@ -40,7 +40,7 @@ from idp.extensions import db
 from idp.sessions import service as sessions
 
 from . import claims as claim_rules
-from . import consent, tokens
+from idp.authorizations import consent, tokens
 from .responses import authorization_response
 
 LOGIN = "login"

@@ -2,7 +2,7 @@
 
 Every way a session ends (sign-out, RP-initiated logout, the account page,
 a password change that ends the other sessions, deletion, lapse, expiry) goes
-through ``idp.lifecycle.access.end_sessions``, which calls :func:`queue` in
+through ``idp.lifecycle.access.end_sessions``, which queues (``idp.authorizations.logout``) in
 the same transaction: one :class:`LogoutNotice` per agency that received a
 token in that session and registered a ``backchannel_logout_uri``.
 
@@ -34,50 +34,21 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from joserfc import jwt
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account
 from idp.clients.models import Client
 from idp.clients.remote import FetchError, Fetcher
-from idp.security.secrets import new_secret
+
+from idp.authorizations import logout
+from idp.authorizations.models import LogoutNotice
 
 from . import claims as claim_rules
-from .models import LogoutNotice, Token
 
 log = logging.getLogger("idp.logout")
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 TOKEN_LIFETIME = timedelta(minutes=2)
-#: How long one worker owns a notice while it sends it.
-CLAIM_FOR = timedelta(seconds=120)
-MAX_HISTORY = 20
-
-
-def queue(session: Session, sids: Iterable[str], now: datetime, reason: str, *, client_pk: int | None = None) -> list[int]:
-    """In the caller's transaction: a notice for every agency that holds a session in ``sids``
-    (received a token in it) and registered a ``backchannel_logout_uri``. Returns their ids."""
-    sids = list(sids)
-    if not sids:
-        return []
-    query = (
-        select(Token.client_pk, Token.account_id, Token.sid)
-        .join(Client, Client.id == Token.client_pk)
-        .where(Token.sid.in_(sids), Client.backchannel_logout_uri.is_not(None), Client.backchannel_logout_uri != "")
-        .distinct()
-    )
-    if client_pk is not None:
-        query = query.where(Token.client_pk == client_pk)
-    notices = [
-        LogoutNotice(
-            client_pk=cpk, account_id=account_id, sid=sid, jti=new_secret(24), reason=reason,
-            created_at=now, next_attempt_at=now, attempts=[],
-        )
-        for cpk, account_id, sid in session.execute(query)
-    ]
-    session.add_all(notices)
-    session.flush()
-    return [n.id for n in notices]
 
 
 def logout_token(rt, client: Client, account: Account, notice: LogoutNotice, now: datetime) -> str:
@@ -118,27 +89,12 @@ def _post(fetcher: Fetcher, uri: str, token: str) -> str:
     return f"http {status}"
 
 
-def _claim(session: Session, notice_id: int, now: datetime) -> bool:
-    claimed = session.execute(
-        update(LogoutNotice)
-        .where(
-            LogoutNotice.id == notice_id,
-            LogoutNotice.delivered_at.is_(None),
-            LogoutNotice.given_up_at.is_(None),
-            LogoutNotice.next_attempt_at <= now,
-            or_(LogoutNotice.claimed_until.is_(None), LogoutNotice.claimed_until < now),
-        )
-        .values(claimed_until=now + CLAIM_FOR)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
-    return claimed.rowcount == 1
-
-
 def attempt(session: Session, rt, fetcher: Fetcher, notice_id: int, now: datetime) -> str | None:
     """Claim, send and record one attempt of one notice; returns its outcome, None when not due or
     another worker has it. Commits."""
-    if not _claim(session, notice_id, now):
+    claimed = logout.claim(session, notice_id, now)
+    session.commit()
+    if not claimed:
         return None
     notice = session.get(LogoutNotice, notice_id)
     client = session.get(Client, notice.client_pk)
@@ -151,40 +107,10 @@ def attempt(session: Session, rt, fetcher: Fetcher, notice_id: int, now: datetim
         outcome = "no endpoint"
     else:
         outcome = _post(fetcher, uri, token)
-    _record(session.get(LogoutNotice, notice_id), outcome, now, rt.settings.logout.backchannel_retry_seconds)
+    logout.record(session.get(LogoutNotice, notice_id), outcome, now, rt.settings.logout.backchannel_retry_seconds)
     session.commit()
     log.info("back-channel logout notice %s to client %s: %s", notice_id, client_id, outcome)
     return outcome
-
-
-def _record(notice: LogoutNotice, outcome: str, now: datetime, waits: list[int]) -> None:
-    history = list(notice.attempts or [])
-    history.append({"at": now.isoformat(), "outcome": outcome})
-    notice.attempts = history[-MAX_HISTORY:]
-    notice.claimed_until = None
-    if outcome == "delivered":
-        notice.delivered_at = now
-        return
-    retries_done = len(history) - 1
-    if outcome == "no endpoint" or retries_done >= len(waits):
-        notice.given_up_at = now
-    else:
-        notice.next_attempt_at = now + timedelta(seconds=waits[retries_done])
-
-
-def due(session: Session, now: datetime, limit: int = 500) -> list[int]:
-    return list(
-        session.scalars(
-            select(LogoutNotice.id)
-            .where(
-                LogoutNotice.delivered_at.is_(None),
-                LogoutNotice.given_up_at.is_(None),
-                LogoutNotice.next_attempt_at <= now,
-            )
-            .order_by(LogoutNotice.next_attempt_at)
-            .limit(limit)
-        )
-    )
 
 
 class Dispatcher:
@@ -225,7 +151,7 @@ class Dispatcher:
         rt = self._app.extensions["idp"]
         session = self._session_of()
         counts: dict[str, int] = {}
-        for notice_id in due(session, now):
+        for notice_id in logout.due(session, now):
             outcome = attempt(session, rt, self._fetcher, notice_id, now)
             if outcome is not None:
                 key = outcome if outcome in ("delivered", "timeout") else outcome.split(":")[0]

@@ -22,9 +22,9 @@ from idp.clients.models import Client
 from idp.extensions import db
 
 from . import claims as claim_rules
-from . import releases, tokens
+from idp.authorizations import releases, tokens
 from .grants import TOKEN_AUTH_METHODS
-from .models import Token
+from idp.authorizations.models import Token
 
 
 @dataclass

@@ -24,7 +24,7 @@ from idp.clients import scopes as sc
 from idp.extensions import db
 
 from . import claims as claim_rules
-from . import releases, tokens
+from idp.authorizations import releases, tokens
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 RESPONSE_MODES = ("query", "form_post")

@@ -20,7 +20,7 @@ from idp.clients import service as clients
 from idp.clients.remote import Fetcher
 from idp.extensions import db
 
-from . import tokens
+from idp.authorizations import tokens
 from .client_keys import ClientKeys
 from .endpoints import EndSession, Introspection, Revocation, UserInfo, build_resource_protector
 from .grants import AuthorizationCodeGrant, OpenIDConnect, RefreshTokenGrant, S256Only

@@ -25,7 +25,7 @@ from idp.extensions import db
 from idp.interactions import service as interactions
 from idp.interactions.models import Interaction
 from idp.oidc import authorize as rules
-from idp.oidc import consent as consents
+from idp.authorizations import consent as consents
 from idp.oidc.responses import allow_form_target
 from idp.clients import service as clients
 from idp.runtime import runtime

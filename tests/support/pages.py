@@ -18,7 +18,7 @@ from idp.accounts.service import find_by_username
 from idp.clients.service import find
 from idp.demo.seed import AGENCIES, DEMO_PASSWORD, DEMO_USERNAME, seed
 from idp.extensions import db
-from idp.oidc import consent
+from idp.authorizations import consent
 from idp.sessions import service as sessions
 
 from .factories import make_account
