@@ -10,6 +10,13 @@ behaviour on the benchmark's paths, not reviewed replacements:
 * ``client_cache``  clients kept per worker for 10 s as detached snapshots
                     (idp/clients/service.py ``find_active``): a suspension then takes
                     up to 10 s to bite, a policy decision, not a free win.
+* ``release_prebuilt`` the access-history upsert (idp/oidc/releases.py ``record``,
+                    at every ID token and userinfo answer) as one Core statement on the
+                    table, built once per process with bind parameters, instead of an
+                    ORM-enabled ``insert(ClaimRelease).values(...).on_conflict_do_update``
+                    built anew per call: the same row, the same transaction.
+* ``no_release``    no access-history write at all. Not a proposal (the history is a
+                    product rule): the upper bound of what any cheaper form can save.
 
 (Two more were measured and adopted, so they are gone from here: ``userinfo_join``,
 one SELECT for token, client and account behind userinfo, -21..-29 % CPU per
@@ -23,13 +30,15 @@ import os
 import threading
 import time
 
-KNOWN = {"no_pre_ping", "client_cache"}
+KNOWN = {"no_pre_ping", "client_cache", "release_prebuilt", "no_release"}
+#: measured alone only: not part of ``all`` (it removes behaviour)
+BOUNDS = {"no_release"}
 
 
 def enabled() -> set[str]:
     names = {n.strip() for n in os.environ.get("BENCH_EXPERIMENTS", "").split(",") if n.strip()}
     if "all" in names:
-        names = set(KNOWN)
+        names = set(KNOWN) - BOUNDS
     unknown = names - KNOWN - {"all"}
     if unknown:
         raise SystemExit(f"unknown experiment(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(KNOWN))}")
@@ -40,6 +49,8 @@ def enabled() -> set[str]:
 AFFECTS = {
     "no_pre_ping": ("authorize", "token", "userinfo"),
     "client_cache": ("authorize", "token"),
+    "release_prebuilt": ("token", "userinfo"),
+    "no_release": ("token", "userinfo"),
 }
 
 
@@ -98,4 +109,38 @@ def apply(names: set[str]):
             return value
 
         patch(service, "find_active", find_active)
+
+    if "release_prebuilt" in names and "no_release" not in names:
+        from sqlalchemy import bindparam
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        from idp.oidc import releases
+        from idp.oidc.models import ClaimRelease
+
+        table = ClaimRelease.__table__
+        upsert = pg_insert(table).values(
+            account_id=bindparam("account_id"), client_pk=bindparam("client_pk"), channel=bindparam("channel"),
+            claims=bindparam("claims"), day=bindparam("day"), first_at=bindparam("now"), last_at=bindparam("now"),
+            count=1,
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["account_id", "client_pk", "channel", "claims", "day"],
+            set_={"last_at": upsert.excluded.last_at, "count": table.c.count + 1},
+        )
+        original_record = releases.record
+
+        def record(session, account_id, client_pk, channel, claims, now):
+            if session.get_bind().dialect.name != "postgresql":
+                return original_record(session, account_id, client_pk, channel, claims, now)
+            names = " ".join(sorted(set(claims) - releases.NOT_RECORDED))
+            if names:
+                session.execute(upsert, {"account_id": account_id, "client_pk": client_pk, "channel": channel,
+                                         "claims": names, "day": now.date().isoformat(), "now": now})
+
+        patch(releases, "record", record)
+
+    if "no_release" in names:
+        from idp.oidc import releases
+
+        patch(releases, "record", lambda *args, **kwargs: None)
     return revert

@@ -422,9 +422,10 @@ def run_rounds(args, sides: list[Side], tmp: Path, harness) -> list[dict]:
                 extra = dict(side.spec, codes_file=side.codes)
                 limit = seconds
                 if phase == "mint":
-                    # Enough codes for the exchange phase that follows (the first round guesses).
+                    # Enough codes for the exchange phase that follows: twice what the fastest exchange
+                    # phase so far would use (the first round mints for the whole time limit).
                     rate = side.rate.get(alg)
-                    extra["max_units"] = int(rate * seconds * 1.3) + 50 if rate else 100_000
+                    extra["max_units"] = int(rate * seconds * 2) + 100 if rate else 100_000
                     limit = 2 * seconds
                 if phase == "token" and alg == "RS256":
                     extra["tokens_file"] = side.tokens
@@ -435,7 +436,7 @@ def run_rounds(args, sides: list[Side], tmp: Path, harness) -> list[dict]:
                                            **extra)
                 count = result["latency"].get(UNIT[phase], {}).get("count", 0)
                 if phase == "token":
-                    side.rate[alg] = count / max(result["wall"], 1e-9)
+                    side.rate[alg] = max(side.rate.get(alg, 0.0), count / max(result["wall"], 1e-9))
                 results.append({"round": r + 1, "side": side.name, "row": label, "phase": phase, "alg": alg,
                                 "result": result})
     return results
