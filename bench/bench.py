@@ -508,7 +508,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (4)")
     p.add_argument("--experiment", action="append", default=[], metavar="NAME",
                    help="patch a suggested hot-path change into the workers (bench/experiments.py): "
-                        "no_pre_ping, client_cache, release_prebuilt, no_release (a bound, never in all), or all; "
+                        "no_pre_ping, client_cache, release_prebuilt, prebuilt_statements, no_release (a bound, never in "
+                        "all), or all; "
                         "repeatable")
     p.add_argument("--no-balance", action="store_true",
                    help="keep whatever worker the kernel hands each keep-alive connection to (see README)")
