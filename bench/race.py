@@ -408,13 +408,14 @@ class Side:
         return dict(self.seed, **self.seed["es256"]) if alg == "ES256" else self.seed
 
 
-def run_rounds(args, sides: list[Side], tmp: Path, harness) -> list[dict]:
+def run_rounds(args, sides: list[Side], tmp: Path, harness, rounds: int, seconds: float, warm_up: bool = False) -> list[dict]:
+    """``rounds`` rounds of every row on both sides; ``warm_up``: a short round first, not reported, so that
+    the first measured round does not carry node's JIT compilation or the first statements' caches."""
     results = []
-    seconds = args.race_seconds
-    for r in range(args.race_rounds):
+    for r in range(rounds):
         order = sides if r % 2 == 0 else sides[::-1]
         for label, phase, alg in ROWS:
-            if args.wait_quiet > 0:
+            if args.wait_quiet > 0 and not warm_up:
                 t0 = time.monotonic()
                 harness.wait_quiet(args.wait_quiet, sample=1.0)
                 args.wait_quiet -= time.monotonic() - t0
@@ -431,7 +432,7 @@ def run_rounds(args, sides: list[Side], tmp: Path, harness) -> list[dict]:
                     extra["tokens_file"] = side.tokens
                 if phase in ("userinfo", "introspect"):
                     extra["tokens_file"] = side.tokens
-                name = f"r{r + 1}-{side.name}-{phase}-{alg}"
+                name = f"{'warm-up' if warm_up else f'r{r + 1}'}-{side.name}-{phase}-{alg}"
                 result = harness.run_phase(name, phase, args, side.seed_for(alg), side.server, tmp, limit, wait=False,
                                            **extra)
                 count = result["latency"].get(UNIT[phase], {}).get("count", 0)
@@ -564,12 +565,10 @@ def run(args, app, seed_data: dict, server, tmp: Path, started, t_start: float, 
             Side("ours", server, seed_data, tmp, {}),
             Side("peer", peer, peer_seed, tmp, {"workers": 1, "balance": False}),
         ]
-        for side in sides:
-            warm = harness.run_phase(f"warmup-{side.name}", "flow", args, side.seed, side.server, tmp, 3, wait=False,
-                                     **side.spec)
-            if warm["errors"]:
-                raise RuntimeError(f"{side.name}: warm-up flows failed: {warm['error_samples']}")
-        results = run_rounds(args, sides, tmp, harness)
+        for e in run_rounds(args, sides, tmp, harness, 1, 1.5, warm_up=True):
+            if e["result"]["errors"]:
+                raise RuntimeError(f"warm-up: {e['side']} {e['phase']} {e['alg']} failed: {e['result']['error_samples']}")
+        results = run_rounds(args, sides, tmp, harness, args.race_rounds, args.race_seconds)
         peer.stop()
         server.stop()
     finally:
