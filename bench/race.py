@@ -494,8 +494,8 @@ def summary_rows(results: list[dict]) -> list[list[str]]:
             f"{o_ms:.2f}", f"{ours['server'] / max(ours['n'], 1) * 1e3:.2f}+{ours['postgres'] / max(ours['n'], 1) * 1e3:.2f}",
             f"{p_ms:.2f}", f"{p_ms / o_ms:.2f}", _range(ratios),
             f"{o_rps:,.0f}", f"{p_rps:,.0f}", f"{o_rps / p_rps:.2f}", _range(rps_ratios),
-            f"{(ours['busy'] - ours['server'] - ours['postgres'] - ours['loadgen']) / ours['capacity']:.0%}"
-            f"/{(peer['busy'] - peer['server'] - peer['postgres'] - peer['loadgen']) / peer['capacity']:.0%}",
+            f"{max(ours['busy'] - ours['server'] - ours['postgres'] - ours['loadgen'], 0) / ours['capacity']:.0%}"
+            f"/{max(peer['busy'] - peer['server'] - peer['postgres'] - peer['loadgen'], 0) / peer['capacity']:.0%}",
             f"{max(ours['other_max'], 0):.0%}/{max(peer['other_max'], 0):.0%}",
             f"{max(ours['capacity'] - ours['busy'], 0) / ours['capacity']:.0%}"
             f"/{max(peer['capacity'] - peer['busy'], 0) / peer['capacity']:.0%}",
