@@ -23,6 +23,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -56,6 +57,14 @@ def admin_execute(server_url: str, *statements: str) -> None:
 
 
 def create_database(server_url: str) -> None:
+    import psycopg
+
+    # A leftover of an earlier run has nobody connected; one with connections is someone's run in progress.
+    with psycopg.connect(server_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres") as conn:
+        users = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (DB_NAME,)).fetchone()[0]
+    if users:
+        raise SystemExit(f"bench/run: {DB_NAME} has {users} connection(s): another benchmark is running; "
+                         "wait for it to finish (it drops the database itself)")
     admin_execute(server_url, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)", f"CREATE DATABASE {DB_NAME}")
 
 
@@ -84,14 +93,23 @@ def provider_env(server: str, tmp: Path, port: int, **extra) -> dict:
     )
 
 
-def seed(app, citizens: int) -> dict:
-    """One client, ``citizens`` active accounts, each with a live sign-in session and consent."""
+SCOPE = "openid profile email"
+
+
+def seed(app, citizens: int, race: bool = False) -> dict:
+    """One client, ``citizens`` active accounts, each with a live sign-in session and consent.
+
+    With ``race`` (``bench/run --race``): a second client whose ID tokens are ES256, consent to it
+    too, one more citizen kept apart for the checks (a replayed code revokes what it touches), and
+    each citizen's claims as released for the scope, for the peer to serve the same ones.
+    """
     from flask_migrate import upgrade
 
     from idp.accounts import assurance
     from idp.app import MIGRATIONS, check_keys
     from idp.extensions import db
     from idp.authorizations import consent
+    from idp.oidc import claims as claim_rules
     from idp.sessions import service as sessions
     from tests.support.factories import make_account, make_client
 
@@ -100,13 +118,21 @@ def seed(app, citizens: int) -> dict:
         upgrade(directory=str(MIGRATIONS))
         check_keys(app)
         client, secret = make_client(rt, name="Bench agency", redirect_uri=REDIRECT_URI)
-        cookies = []
-        for n in range(citizens):
+        clients = [client]
+        if race:
+            es_client, es_secret = make_client(rt, name="Bench agency ES256", redirect_uri=REDIRECT_URI, alg="ES256")
+            clients.append(es_client)
+        cookies, accounts = [], {}
+        for n in range(citizens + (1 if race else 0)):
             account = make_account(rt, username=f"bench{n}")
             now = rt.now()
             _, cookie = sessions.start(db.session, account, now, ["pwd"], assurance.LOW)
-            consent.record(db.session, account.id, client.id, "openid profile email", now)
+            for c in clients:
+                consent.record(db.session, account.id, c.id, SCOPE, now)
             cookies.append(cookie)
+            if race:
+                released = claim_rules.user_claims(claim_rules.Subject(account, client, SCOPE), SCOPE, rt.pairwise_secret)
+                accounts[account.identifier] = {k: v for k, v in released.items() if k != "sub"}
             if n % 200 == 199:
                 db.session.commit()
         db.session.commit()
@@ -115,8 +141,17 @@ def seed(app, citizens: int) -> dict:
             "client_secret": secret,
             "redirect_uri": REDIRECT_URI,
             "cookie_name": rt.settings.session_cookie_name,
-            "sessions": cookies,
+            "sessions": cookies[:citizens],
         }
+        if race:
+            result.update(
+                es256={"client_id": es_client.client_id, "client_secret": es_secret},
+                check_session=cookies[citizens],
+                accounts=accounts,  # identifier -> claims, in the order of the sessions (and the check citizen last)
+                issuer=rt.issuer,
+                pairwise_secret=rt.settings.security.pairwise_secret,
+                sector=client.sector_identifier,
+            )
         db.session.remove()
         db.engine.dispose()
     return result
@@ -234,17 +269,20 @@ def machine_busy(seconds: float = 2.0) -> float:
     return (b1 - b0) / max(t1 - t0, 1e-9)
 
 
-def wait_quiet(max_wait: float, threshold: float = 0.15) -> float:
+def wait_quiet(max_wait: float, threshold: float = 0.15, sample: float = 2.0) -> float:
     """Wait (up to ``max_wait`` s) until other work leaves the machine mostly idle; returns the last reading."""
     deadline = time.monotonic() + max_wait
-    busy = machine_busy()
+    busy = machine_busy(sample)
     while busy > threshold and time.monotonic() < deadline:
         log(f"machine {busy:.0%} busy with other work; waiting for it to calm down")
         busy = machine_busy(5.0)
     return busy
 
 
-def run_phase(name: str, phase: str, args, seed_data: dict, server: Gunicorn, tmp: Path, seconds: float, **extra) -> dict:
+def run_phase(name: str, phase: str, args, seed_data: dict, server, tmp: Path, seconds: float, *, wait: bool = True,
+              **extra) -> dict:
+    """One phase through ``loadgen.py`` against ``server`` (gunicorn, or the peer of ``--race``, which
+    passes ``workers=1, balance=False`` and its own files in ``extra``)."""
     spec = {
         "phase": phase,
         "host": "127.0.0.1",
@@ -254,11 +292,12 @@ def run_phase(name: str, phase: str, args, seed_data: dict, server: Gunicorn, tm
         "balance": not args.no_balance,
         "seconds": seconds,
         "seed": seed_data,
-        "gunicorn_master": server.pid,
+        "server_pid": server.pid,
+        "database": DB_NAME,
         "codes_file": str(tmp / "codes.json"),
         **extra,
     }
-    if args.wait_quiet > 0:
+    if wait and args.wait_quiet > 0:
         t0 = time.monotonic()
         wait_quiet(args.wait_quiet)
         args.wait_quiet -= time.monotonic() - t0  # one budget for the whole run, so it stays bounded
@@ -335,14 +374,14 @@ def cpu_rows(results: dict, cores: int) -> list[list[str]]:
         cpu = results[name]["cpu"]
         n = max(results[name]["latency"].get(unit, {}).get("count", 0), 1)
         capacity = cpu["wall"] * cores
-        other = cpu["machine_busy"] - cpu["gunicorn"] - cpu["postgres"] - cpu["loadgen"]
+        other = cpu["machine_busy"] - cpu["server"] - cpu["postgres"] - cpu["loadgen"]
         idle = capacity - cpu["machine_busy"]
         rows.append([
             f"{name} (per {unit})", _fmt(cpu["wall"]),
-            f"{cpu['gunicorn'] / capacity:.0%}", f"{cpu['postgres'] / capacity:.0%}",
+            f"{cpu['server'] / capacity:.0%}", f"{cpu['postgres'] / capacity:.0%}",
             f"{cpu['loadgen'] / capacity:.0%}", f"{max(other, 0) / capacity:.0%}", f"{max(idle, 0) / capacity:.0%}",
-            _fmt(cpu["gunicorn"] / n * 1e3, 2), _fmt(cpu["postgres"] / n * 1e3, 2), _fmt(cpu["loadgen"] / n * 1e3, 2),
-            f"{cpu['loadgen'] / max(cpu['gunicorn'], 1e-9):.0%}",
+            _fmt(cpu["server"] / n * 1e3, 2), _fmt(cpu["postgres"] / n * 1e3, 2), _fmt(cpu["loadgen"] / n * 1e3, 2),
+            f"{cpu['loadgen'] / max(cpu['server'], 1e-9):.0%}",
             _split(results[name].get("per_worker", {})),
         ])
     return rows
@@ -403,7 +442,7 @@ def report(args, results: dict, sign: dict, stats_dir: Path, started: datetime) 
                       "gunicorn ms", "postgres ms", "loadgen ms", "loadgen/gunicorn", "worker split"],
                      cpu_rows(results, cores)))
     noisy = [n for n, r in results.items()
-             if (r["cpu"]["machine_busy"] - r["cpu"]["gunicorn"] - r["cpu"]["postgres"] - r["cpu"]["loadgen"])
+             if (r["cpu"]["machine_busy"] - r["cpu"]["server"] - r["cpu"]["postgres"] - r["cpu"]["loadgen"])
              > 0.10 * r["cpu"]["wall"] * cores]
     if noisy:
         out.append(f"CAUTION: other processes used more than 10% of the machine during {', '.join(noisy)}: "
@@ -469,7 +508,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (4)")
     p.add_argument("--experiment", action="append", default=[], metavar="NAME",
                    help="patch a suggested hot-path change into the workers (bench/experiments.py): "
-                        "no_pre_ping, client_cache, or all; repeatable")
+                        "no_pre_ping, client_cache, release_prebuilt, prebuilt_statements, no_release (a bound, never in "
+                        "all), or all; "
+                        "repeatable")
     p.add_argument("--no-balance", action="store_true",
                    help="keep whatever worker the kernel hands each keep-alive connection to (see README)")
     p.add_argument("--server", default=os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432"),
@@ -487,6 +528,11 @@ def parse_args(argv=None):
                         "without it (bench/hotpath.py)")
     p.add_argument("--rounds", type=int, default=10, help="--hotpath: blocks per side (10)")
     p.add_argument("--block", type=int, default=50, help="--hotpath: requests per block (50)")
+    p.add_argument("--race", action="store_true",
+                   help="instead of the load phases: the provider against node oidc-provider 9 (installed from npm "
+                        "into ~/.cache/idp-bench), checked and measured side by side, interleaved (bench/race.py)")
+    p.add_argument("--race-rounds", type=int, default=3, help="--race: rounds, each side going first in turn (3)")
+    p.add_argument("--race-seconds", type=float, default=5, help="--race: seconds per row and side in a round (5)")
     p.add_argument("--phases", default="ping,discovery,mint,token,flow",
                    help="phases to run (default all; token implies mint; without ping no 'vs ping' column)")
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
@@ -516,16 +562,22 @@ def main(argv=None) -> int:
 
         # Cheap argon2 for seeding only: no request in the benchmark verifies a password.
         app = create_app(passwords=Passwords(1, 1024, 1))
-        log(f"seeding {args.citizens} citizens with sessions and consent, one client")
-        seed_data = seed(app, args.citizens)
+        log(f"seeding {args.citizens} citizens with sessions and consent, {'two clients' if args.race else 'one client'}")
+        seed_data = seed(app, args.citizens, race=args.race)
         if args.hotpath:
             return run_hotpath(args, app, seed_data, t_start)
-        log("reference: RS256 signing with the provider's key object")
-        sign = reference_signing(app)
+        if not args.race:
+            log("reference: RS256 signing with the provider's key object")
+            sign = reference_signing(app)
 
         server = Gunicorn(args, env, port, tmp)
         server.start()
         log(f"gunicorn on 127.0.0.1:{port}, master {server.pid}, workers {server.workers()}")
+        if args.race:
+            import race
+
+            harness = SimpleNamespace(run_phase=run_phase, wait_quiet=wait_quiet, table=table, log=log, free_port=free_port)
+            return race.run(args, app, seed_data, server, tmp, started, t_start, harness)
 
         results = {}
         warm = run_phase("warmup", "flow", args, seed_data, server, tmp, 3)

@@ -113,7 +113,7 @@ def measure(base_app, noping_app, seed: dict, names: list[str], rounds: int, n: 
                 if name == "no_pre_ping":
                     return block(noping, endpoint, n)
                 if name == "all":  # every change at once, on the whole flow
-                    revert = experiments.apply(set(experiments.AFFECTS) - {"no_pre_ping"})
+                    revert = experiments.apply(set(experiments.AFFECTS) - {"no_pre_ping"} - experiments.BOUNDS)
                     agency = noping
                 else:
                     revert = experiments.apply({name})

@@ -15,9 +15,20 @@ Phases (``spec["phase"]``):
 * ``token``     POST /token, each pre-minted code once (client_secret_basic)
 * ``flow``      the whole SSO flow: authorize -> token -> userinfo, timed per
                 request and per flow
+* ``userinfo``  GET /userinfo, cycling over the access tokens the last ``token``
+                phase wrote out
+* ``introspect`` POST /introspect (client_secret_basic) of those access tokens
+
+The server is ``spec["server_pid"]`` with its children: gunicorn's master and
+workers, or the peer's node process in ``bench/run --race``. The same requests
+go to both: an authorize answer may be 302 or 303, and a session cookie is
+either ``cookie_name=secret`` or, for the peer, a whole ``Cookie`` header value.
 
 The measured window's CPU time of the server's, PostgreSQL's and this
 process's processes is read from /proc here, at the window's edges.
+PostgreSQL counts the cluster's background processes and the backends of
+``spec["database"]`` only: other databases' backends (other people's tests on
+the same cluster) are other load.
 """
 
 from __future__ import annotations
@@ -63,7 +74,13 @@ def _children(ppid: int) -> list[int]:
     return out
 
 
-def postgres_pids() -> list[int]:
+#: PostgreSQL's own processes; every other process title names a client backend's user and database
+PG_BACKGROUND = (b"checkpointer", b"background writer", b"walwriter", b"autovacuum", b"logical replication",
+                 b"archiver", b"stats", b"wal ", b"parallel worker", b"startup", b"io worker")
+
+
+def postgres_pids(database: str | None = None) -> list[int]:
+    """The cluster's processes; with ``database``, client backends of other databases are left out."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -71,10 +88,19 @@ def postgres_pids() -> list[int]:
         try:
             with open(f"/proc/{name}/comm", "rb") as fh:
                 comm = fh.read().strip()
+            if not (comm.startswith(b"postgres") or comm.startswith(b"postmaster")):
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as fh:
+                title = fh.read().replace(b"\0", b" ").strip()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        if comm.startswith(b"postgres") or comm.startswith(b"postmaster"):
-            out.append(int(name))
+        if database and title.startswith(b"postgres: "):
+            # "postgres: 15/main: USER DATABASE HOST(PORT) STATE", or "postgres: 15/main: walwriter"
+            what = title.rsplit(b": ", 1)[-1]
+            fields = what.split()
+            if not what.startswith(PG_BACKGROUND) and len(fields) >= 2 and fields[1] != database.encode():
+                continue
+        out.append(int(name))
     return out
 
 
@@ -87,14 +113,14 @@ def machine_cpu() -> tuple[float, float]:
     return (total - idle) / TICK, total / TICK
 
 
-def cpu_snapshot(gunicorn_master: int | None) -> dict:
-    groups: dict[str, dict[int, float]] = {"gunicorn": {}, "postgres": {}}
-    if gunicorn_master:
-        for pid in [gunicorn_master, *_children(gunicorn_master)]:
+def cpu_snapshot(server_pid: int | None, database: str | None = None) -> dict:
+    groups: dict[str, dict[int, float]] = {"server": {}, "postgres": {}}
+    if server_pid:
+        for pid in [server_pid, *_children(server_pid)]:
             value = _proc_cpu(pid)
             if value is not None:
-                groups["gunicorn"][pid] = value
-    for pid in postgres_pids():
+                groups["server"][pid] = value
+    for pid in postgres_pids(database):
         value = _proc_cpu(pid)
         if value is not None:
             groups["postgres"][pid] = value
@@ -253,8 +279,8 @@ class Scenario:
         seed = spec["seed"]
         self.client_id = seed["client_id"]
         self.redirect_uri = seed["redirect_uri"]
-        self.cookie_name = seed["cookie_name"]
-        self.cookies = seed["sessions"]
+        # Whole Cookie header values: ours is one cookie, the peer's a signed pair (bench/race.py).
+        self.cookies = seed.get("cookie_headers") or [f"{seed['cookie_name']}={s}" for s in seed["sessions"]]
         self.basic = b"Authorization: Basic " + base64.b64encode(
             f"{quote(seed['client_id'], safe='')}:{quote(seed['client_secret'], safe='')}".encode()
         ) + b"\r\n"
@@ -263,11 +289,19 @@ class Scenario:
         self.next_citizen = 0
         self.codes: list[tuple[str, str]] = []  # (code, verifier), filled by mint, consumed by token
         self.minted: list[tuple[str, str]] = []
+        self.issued: list[str] = []  # access tokens of the token phase, for userinfo and introspect
+        self.access: list[str] = []
+        self.next_access = 0
 
     def _citizen_cookie(self) -> bytes:
-        secret = self.cookies[self.next_citizen % len(self.cookies)]
+        cookie = self.cookies[self.next_citizen % len(self.cookies)]
         self.next_citizen += 1
-        return f"Cookie: {self.cookie_name}={secret}\r\n".encode()
+        return f"Cookie: {cookie}\r\n".encode()
+
+    def _access_token(self) -> str:
+        value = self.access[self.next_access % len(self.access)]
+        self.next_access += 1
+        return value
 
     async def authorize(self, conn: Connection, label: str = "authorize") -> tuple[str, str] | None:
         verifier, challenge = pkce()
@@ -278,7 +312,7 @@ class Scenario:
         )
         started = time.perf_counter_ns()
         resp = await conn.request("GET", target, self._citizen_cookie())
-        code = code_of(resp.location) if resp.status == 302 else None
+        code = code_of(resp.location) if resp.status in (302, 303) else None
         if code is None:
             self.rec.error(label, f"HTTP {resp.status}", (resp.location or "").encode() + b" " + resp.body)
             return None
@@ -302,6 +336,16 @@ class Scenario:
         started = time.perf_counter_ns()
         resp = await conn.request("GET", "/userinfo", f"Authorization: Bearer {access_token}\r\n".encode())
         if resp.status != 200 or b'"sub"' not in resp.body:
+            self.rec.error(label, f"HTTP {resp.status}", resp.body)
+            return False
+        self.rec.ok(label, started)
+        return True
+
+    async def introspect(self, conn: Connection, access_token: str, label: str = "introspect") -> bool:
+        body = f"token={quote(access_token, safe='')}&token_type_hint=access_token".encode()
+        started = time.perf_counter_ns()
+        resp = await conn.request("POST", "/introspect", self.basic + self.form, body)
+        if resp.status != 200 or b'"active":true' not in resp.body.replace(b" ", b""):
             self.rec.error(label, f"HTTP {resp.status}", resp.body)
             return False
         self.rec.ok(label, started)
@@ -332,7 +376,13 @@ class Scenario:
             if not self.codes:
                 return False
             code, verifier = self.codes.pop()
-            await self.token(conn, code, verifier)
+            access = await self.token(conn, code, verifier)
+            if access:
+                self.issued.append(access)
+        elif phase == "userinfo":
+            await self.userinfo(conn, self._access_token())
+        elif phase == "introspect":
+            await self.introspect(conn, self._access_token())
         elif phase == "flow":
             started = time.perf_counter_ns()
             got = await self.authorize(conn)
@@ -408,19 +458,25 @@ async def run(spec: dict) -> dict:
         with open(spec["codes_file"]) as fh:
             scenario.codes = [tuple(x) for x in json.load(fh)]
         scenario.codes.reverse()  # oldest first
+    if spec["phase"] in ("userinfo", "introspect"):
+        with open(spec["tokens_file"]) as fh:
+            scenario.access = json.load(fh)
     conns = [Connection(spec["host"], spec["port"]) for _ in range(spec["concurrency"])]
     placement = await balance(conns, spec.get("workers", 1)) if spec.get("balance", True) else []
-    before = cpu_snapshot(spec.get("gunicorn_master"))
+    before = cpu_snapshot(spec.get("server_pid"), spec.get("database"))
     started = time.monotonic()
     deadline = started + spec["seconds"]
     await asyncio.gather(*(virtual_user(scenario, c, deadline) for c in conns))
     ended = time.monotonic()
-    after = cpu_snapshot(spec.get("gunicorn_master"))
+    after = cpu_snapshot(spec.get("server_pid"), spec.get("database"))
     for c in conns:
         c.close()
     if spec["phase"] == "mint":
         with open(spec["codes_file"], "w") as fh:
             json.dump(scenario.minted, fh)
+    if spec["phase"] == "token" and spec.get("tokens_file"):
+        with open(spec["tokens_file"], "w") as fh:
+            json.dump(scenario.issued, fh)
     return {
         "phase": spec["phase"],
         "concurrency": spec["concurrency"],
