@@ -1,6 +1,7 @@
 """``idp clients``: agencies' OIDC clients, registered by the operator or through dynamic
 registration (RFC 7591) with an initial access token; approval of the sensitive scope,
-suspension and secret rotation. Every change is audited by the clients service.
+suspension and secret rotation. Every change is audited and committed by the lifecycle tier
+(``idp.lifecycle.clients``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from idp.clients import scopes as sc
 from idp.clients import service
 from idp.clients.errors import ClientError
 from idp.clients.metadata import ClientMetadata, MetadataError, validate
-from idp.clients.registration import issue_initial_token
 from idp.clients.remote import Fetcher
 from idp.extensions import db
+from idp.lifecycle import clients
 from idp.oidc.discovery import ENDPOINTS
 
 
@@ -75,8 +76,7 @@ def clients_add(
         )
     except MetadataError as exc:
         raise click.UsageError(f"{exc.error}: {exc.description}") from None
-    client, secret = service.create_client(db.session, rt.now(), meta, created_via="cli")
-    db.session.commit()
+    client, secret = clients.add(db.session, rt.now(), meta, OPERATOR_CLI)
     out = _client_view(client)
     if secret:
         out["client_secret"] = secret
@@ -139,7 +139,7 @@ def _client_error(exc: ClientError) -> click.ClickException:
 @with_appcontext
 def clients_remove(client_id):
     """Remove a client with its codes, tokens and consents."""
-    service.remove(db.session, _client_or_fail(client_id), runtime().now(), OPERATOR_CLI)
+    clients.remove(db.session, runtime().now(), _client_or_fail(client_id), OPERATOR_CLI)
     click.echo(f"removed {client_id}")
 
 
@@ -156,7 +156,9 @@ def clients_initial_token(agency, expires, uses, as_json):
     Single-use unless --uses says otherwise."""
     rt = runtime()
     try:
-        row, token = issue_initial_token(db.session, rt.now(), agency, lifetime=duration(expires), max_uses=uses)
+        row, token = clients.issue_initial_token(
+            db.session, rt.now(), agency, OPERATOR_CLI, lifetime=duration(expires), max_uses=uses
+        )
     except ClientError as exc:
         raise _client_error(exc) from None
     out = {
@@ -178,7 +180,7 @@ def clients_approve(client_id, scope, refuse):
     """Approve (or refuse) a client's request for a sensitive scope."""
     client = _client_or_fail(client_id)
     try:
-        service.decide_scope(db.session, client, scope, runtime().now(), OPERATOR_CLI, approve=not refuse)
+        clients.decide_scope(db.session, runtime().now(), client, scope, OPERATOR_CLI, approve=not refuse)
     except ClientError as exc:
         raise _client_error(exc) from None
     click.echo(f"{'refused' if refuse else 'approved'} {scope} for {client_id}; scope now: {client.allowed_scopes}")
@@ -189,7 +191,7 @@ def clients_approve(client_id, scope, refuse):
 @with_appcontext
 def clients_suspend(client_id):
     """Suspend a client: authentication, sign-ins and its tokens stop working at once."""
-    service.suspend(db.session, _client_or_fail(client_id), runtime().now(), OPERATOR_CLI)
+    clients.suspend(db.session, runtime().now(), _client_or_fail(client_id), OPERATOR_CLI)
     click.echo(f"suspended {client_id}")
 
 
@@ -198,7 +200,7 @@ def clients_suspend(client_id):
 @with_appcontext
 def clients_resume(client_id):
     """End a suspension."""
-    service.resume(db.session, _client_or_fail(client_id), runtime().now(), OPERATOR_CLI)
+    clients.resume(db.session, runtime().now(), _client_or_fail(client_id), OPERATOR_CLI)
     click.echo(f"resumed {client_id}")
 
 
@@ -211,7 +213,7 @@ def clients_rotate_secret(client_id, grace, as_json):
     """Give a client a new secret (printed once); the previous one works for the grace period."""
     client = _client_or_fail(client_id)
     try:
-        secret = service.rotate_secret(db.session, client, runtime().now(), OPERATOR_CLI, duration(grace))
+        secret = clients.rotate_secret(db.session, runtime().now(), client, OPERATOR_CLI, duration(grace))
     except ClientError as exc:
         raise _client_error(exc) from None
     out = {"client_id": client.client_id, "client_secret": secret,

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from idp import audit
 from idp.security.secrets import digest, new_secret
 
 from . import service
@@ -60,16 +59,12 @@ class RegistrationPolicy:
         )
 
 
-def integrator(agency: str) -> audit.Actor:
-    return audit.Actor(audit.INTEGRATOR, agency[:128])
-
-
 # -- Initial access tokens (the operator) ----------------------------------------------------------
 
 
 def issue_initial_token(
     session: Session, now: datetime, agency: str, *, lifetime: timedelta = DEFAULT_INITIAL_TOKEN_LIFETIME,
-    max_uses: int = 1, actor: audit.Actor = audit.OPERATOR_CLI,
+    max_uses: int = 1,
 ) -> tuple[InitialAccessToken, str]:
     """Returns the record and the token (shown once)."""
     agency = " ".join((agency or "").split())
@@ -83,11 +78,6 @@ def issue_initial_token(
     )
     session.add(row)
     session.flush()
-    audit.record(
-        session, now, "initial_access_token_issued", actor, agency=agency, token_id=row.id,
-        expires_at=row.expires_at.isoformat(), max_uses=max_uses,
-    )
-    session.commit()
     return row, value
 
 
@@ -142,6 +132,7 @@ class Registered:
     client: Client
     secret: str | None
     registration_token: str
+    initial_token_id: int
 
 
 def register(
@@ -158,12 +149,7 @@ def register(
     client, secret = service.create_client(session, now, meta, created_via=REGISTRATION, pending_scopes=pending)
     registration_token = new_secret(32)
     client.registration_token_digest = digest(registration_token)
-    audit.record(
-        session, now, "client_registered", integrator(token.agency), client_id=client.client_id,
-        agency=token.agency, initial_token_id=token.id, pending_scopes=pending,
-    )
-    session.commit()
-    return Registered(client, secret, registration_token)
+    return Registered(client, secret, registration_token, token.id)
 
 
 def find_managed(session: Session, client_id: str, registration_token: str | None) -> Client:
@@ -182,15 +168,4 @@ def update_registered(session: Session, now: datetime, policy: RegistrationPolic
     meta.agency = client.agency
     meta.name = meta.name or client.agency
     policy.validate(meta)
-    secret = service.update_client(session, now, client, meta)
-    audit.record(
-        session, now, "client_updated", integrator(client.agency), client_id=client.client_id,
-        agency=client.agency, pending_scopes=client.pending_scopes,
-    )
-    session.commit()
-    return secret
-
-
-def delete_registered(session: Session, now: datetime, client: Client) -> None:
-    """RFC 7592 §2.3: the client, its tokens and its registration access token are gone."""
-    service.remove(session, client, now, integrator(client.agency))
+    return service.update_client(session, now, client, meta)

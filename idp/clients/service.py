@@ -1,7 +1,8 @@
 """Creating and managing clients: one code path, whoever asks (CLI or registration).
 
-The operator's verbs (approve or refuse a sensitive scope, suspend, resume,
-rotate the secret, remove) each leave an audit record and commit.
+The domain decides and changes the records; it never commits nor audits: the lifecycle
+tier's verbs (``idp.lifecycle.clients``) do, for the operator's CLI and the integrator's
+registration alike.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp import audit
 from idp.security.secrets import digest, new_secret
 
 from . import scopes as sc
 from .errors import ClientError
 from .metadata import ClientMetadata, MetadataError
-from .models import ACTIVE, SUSPENDED, Client
+from .models import Client
 
 #: A rotated secret stays valid this long by default, so agencies can roll the new one out.
 DEFAULT_SECRET_GRACE = timedelta(days=7)
@@ -134,32 +134,20 @@ def update_client(session: Session, now: datetime, client: Client, meta: ClientM
     return secret
 
 
-def remove(session: Session, client: Client, now: datetime, actor: audit.Actor) -> None:
+def remove(session: Session, client: Client) -> None:
     """Remove a client; its codes, tokens and consents go with it (foreign keys cascade, and a
     token whose client is gone is found by no lookup)."""
-    audit.record(session, now, "client_removed", actor, client_id=client.client_id, agency=client.agency)
     session.delete(client)
-    session.commit()
 
 
-def _set_status(session: Session, client: Client, now: datetime, actor: audit.Actor, status: str, event: str) -> None:
+def set_status(client: Client, status: str, now: datetime) -> None:
+    """``SUSPENDED``: the client fails client authentication and /authorize, and its tokens are refused
+    at userinfo, introspection and refresh at once; ``ACTIVE`` again: they work while unexpired."""
     client.status = status
     client.updated_at = now
-    audit.record(session, now, event, actor, client_id=client.client_id, agency=client.agency)
-    session.commit()
 
 
-def suspend(session: Session, client: Client, now: datetime, actor: audit.Actor) -> None:
-    """A suspended client fails client authentication and /authorize, and its tokens are refused
-    at userinfo, introspection and refresh at once (they work again after ``resume`` while unexpired)."""
-    _set_status(session, client, now, actor, SUSPENDED, "client_suspended")
-
-
-def resume(session: Session, client: Client, now: datetime, actor: audit.Actor) -> None:
-    _set_status(session, client, now, actor, ACTIVE, "client_resumed")
-
-
-def decide_scope(session: Session, client: Client, scope: str, now: datetime, actor: audit.Actor, *, approve: bool) -> None:
+def decide_scope(client: Client, scope: str, now: datetime, *, approve: bool) -> None:
     """The operator approves (or refuses) a sensitive scope for a client; approving one the client
     never asked for is allowed (the CLI's clients), refusing one withdraws it."""
     if scope not in sc.SENSITIVE_SCOPES:
@@ -173,12 +161,9 @@ def decide_scope(session: Session, client: Client, scope: str, now: datetime, ac
     client.allowed_scopes = sc.join(allowed)
     client.pending_scopes = sc.join(pending)
     client.updated_at = now
-    event = "client_scope_approved" if approve else "client_scope_refused"
-    audit.record(session, now, event, actor, client_id=client.client_id, agency=client.agency, scope=scope)
-    session.commit()
 
 
-def rotate_secret(session: Session, client: Client, now: datetime, actor: audit.Actor, grace: timedelta) -> str:
+def rotate_secret(client: Client, now: datetime, grace: timedelta) -> str:
     """A new secret (returned once); the current one keeps working for ``grace``, so the agency
     can deploy the new one without downtime. A secret rotated earlier and still in its grace ends now."""
     if not client.secret_digest:
@@ -190,9 +175,4 @@ def rotate_secret(session: Session, client: Client, now: datetime, actor: audit.
     client.previous_secret_expires_at = now + grace
     client.secret_digest = digest(secret)
     client.updated_at = now
-    audit.record(
-        session, now, "client_secret_rotated", actor, client_id=client.client_id, agency=client.agency,
-        previous_valid_until=client.previous_secret_expires_at.isoformat(),
-    )
-    session.commit()
     return secret

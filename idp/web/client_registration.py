@@ -13,6 +13,7 @@ import json
 from flask import Blueprint, Response, jsonify, request
 
 from idp.clients import registration
+from idp.lifecycle import clients
 from idp.clients.metadata import MetadataError, from_registration_request
 from idp.clients.models import Client
 from idp.extensions import csrf, db
@@ -87,11 +88,10 @@ def register():
     rt = runtime()
     try:
         meta = from_registration_request(_body())
-        done = registration.register(db.session, rt.now(), _policy(), _bearer(), meta)
+        done = clients.register(db.session, rt.now(), _policy(), _bearer(), meta)
     except registration.RegistrationDenied as exc:
         return _denied(exc)
     except MetadataError as exc:
-        db.session.rollback()
         return _error(exc.error, exc.description)
     return _client_information(done.client, done.registration_token, 201, done.secret)
 
@@ -105,7 +105,7 @@ def configure(client_id: str):
         if request.method == "GET":
             return _client_information(client, token, 200)
         if request.method == "DELETE":
-            registration.delete_registered(db.session, rt.now(), client)
+            clients.remove(db.session, rt.now(), client, clients.integrator(client.agency))
             return _no_store(Response(status=204))
         data = _body()
         if not isinstance(data, dict):
@@ -116,10 +116,9 @@ def configure(client_id: str):
             isinstance(data["client_secret"], str) and client.check_client_secret(data["client_secret"], rt.now())
         ):
             return _error("invalid_request", "client_secret does not match")
-        secret = registration.update_registered(db.session, rt.now(), _policy(), client, from_registration_request(data))
+        secret = clients.update_registered(db.session, rt.now(), _policy(), client, from_registration_request(data))
     except registration.RegistrationDenied as exc:
         return _denied(exc)
     except MetadataError as exc:
-        db.session.rollback()
         return _error(exc.error, exc.description)
     return _client_information(client, token, 200, secret)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from idp.clients.registration import issue_initial_token
+from idp.audit import OPERATOR_CLI
 from idp.clients.service import find
 from idp.extensions import db
+from idp.lifecycle.clients import issue_initial_token
 
 from .flows import Agency
 
@@ -14,7 +15,7 @@ ENDPOINT = "/connect/register"
 
 
 def initial_token(rt, agency: str = "Nemzeti Adó- és Vámhivatal", *, days: int = 7, uses: int = 1) -> str:
-    _, token = issue_initial_token(db.session, rt.now(), agency, lifetime=timedelta(days=days), max_uses=uses)
+    _, token = issue_initial_token(db.session, rt.now(), agency, OPERATOR_CLI, lifetime=timedelta(days=days), max_uses=uses)
     return token
 
 
