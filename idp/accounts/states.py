@@ -22,7 +22,7 @@
 ``transition`` is the only code that writes ``Account.state`` (STYLE.md, "State
 has one writer"): it checks the table below, sets the state and stamps
 ``state_changed_at`` and ``updated_at``. A new record enters through it too, in
-one of ``ENTRY_STATES``. ``tests/test_architecture.py`` fails on any other write.
+one of ``ENTRY_STATES``. ``tests/operations/test_architecture.py`` fails on any other write.
 
 No LOCKED state. The 2009 rule's "beyond that the citizen must reactivate in
 person at an office" (rule 8) is a fact of dates and policy, not an event: the

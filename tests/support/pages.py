@@ -122,7 +122,7 @@ PAGES = (
     Page("form-post", lambda s: s.authorize_url("agency2", response_mode="form_post", scope=CONSENTED), "#form-post",
          who="citizen", setup=_no_auto_submit, main=False),
     # The citizen's lifecycle pages (issue 3). The office console's pages need a signed-in officer:
-    # tests/test_browser_registration.py checks them on its way.
+    # tests/browser/test_browser_registration.py checks them on its way.
     Page("register", lambda s: "/register", "#mother_birth_family_name", main=False),
     Page("register-error", lambda s: "/register", "[aria-invalid=true]", then=_submit_login_empty, main=False),
     Page("register-electronic", lambda s: "/register/electronic", "#doc_type", main=False),
