@@ -47,11 +47,13 @@ def clients_cli():
 @click.option("--sector-identifier-uri", default=None, help="Share one pairwise sub across several redirect hosts.")
 @click.option("--backchannel-logout-uri", default=None)
 @click.option("--no-refresh", is_flag=True, help="Do not issue refresh tokens to this client.")
+@click.option("--require-par", is_flag=True,
+              help="Accept this client's authorization requests only as pushed requests (RFC 9126).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_appcontext
 def clients_add(
     name, agency, redirect_uris, post_logout, scopes, auth_method, public, jwks_file, id_token_alg, subject_type,
-    sector_identifier_uri, backchannel_logout_uri, no_refresh, as_json,
+    sector_identifier_uri, backchannel_logout_uri, no_refresh, require_par, as_json,
 ):
     """Register a client; prints its id and secret (the secret is shown once and stored hashed)."""
     rt = runtime()
@@ -68,6 +70,7 @@ def clients_add(
         jwks=json.load(jwks_file) if jwks_file else None,
         sector_identifier_uri=sector_identifier_uri,
         backchannel_logout_uri=backchannel_logout_uri,
+        require_pushed_authorization_requests=require_par,
     )
     try:
         validate(
@@ -99,6 +102,7 @@ def _client_view(client) -> dict:
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "subject_type": client.subject_type,
         "sector_identifier": client.sector_identifier,
+        "require_pushed_authorization_requests": bool(client.require_pushed_authorization_requests),
         "created_at": client.created_at.isoformat(),
     }
 

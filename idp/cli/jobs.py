@@ -52,6 +52,8 @@ def jobs_run(as_of, dry_run, batch_size, as_json):
         f"{summary['expired']} account(s) {verb}expired; {summary['skipped']} taken by another run, "
         f"{summary['failed']} failed"
     )
+    if report.interactions_purged:
+        click.echo(f"{report.interactions_purged} unfinished sign-in(s) (interaction records) removed")
     if report.logout:
         click.echo("back-channel logout: " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(report.logout.items())))
     if report.failed:

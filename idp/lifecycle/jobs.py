@@ -6,6 +6,8 @@
 * Lapse (rule 6): a registration awaiting activation whose latest activation code
   expired unused, and an online pre-registration not verified at an office
   within ``policy.pending_window`` (30 days by default), end LAPSED, erased.
+* Interactions: sign-ins an agency started and nobody finished are removed
+  once expired (and finished ones after their retention).
 * Expiry (rule 8, "adatai törölődnek, és az ügyfélkaput megszüntetjük"): an account
   whose ``valid_until`` passed ends EXPIRED, erased; an anonymous record stays.
 
@@ -41,6 +43,7 @@ from idp.accounts.models import Account
 from idp.accounts.policy import ValidityPolicy
 from idp.accounts.records import ActivationCode, Reminder
 from idp.accounts.states import AccountState
+from idp.interactions import service as interactions
 
 from .access import end_access
 from .context import Links, Mail, Notifier, contact_of, send
@@ -78,6 +81,8 @@ class JobReport:
     skipped: int = 0
     #: Reminders whose mail failed: not recorded as sent, so the next run tries again.
     failed: list[JobItem] = field(default_factory=list)
+    #: Interaction records (unfinished sign-ins) removed after their retention.
+    interactions_purged: int = 0
     #: Back-channel logout notices this run's endings queued, and the outcomes of every attempt it made.
     logout_queued: int = 0
     logout: dict[str, int] = field(default_factory=dict)
@@ -96,6 +101,7 @@ class JobReport:
             "skipped": self.skipped,
             "failed": len(self.failed),
             "logout_notices": dict(self.logout),
+            "interactions_purged": self.interactions_purged,
         }
 
 
@@ -112,7 +118,8 @@ def run_jobs(
     logout: LogoutRetries | None = None,
 ) -> JobReport:
     """Run every job as of ``now``; commits per item (nothing when ``dry_run``). Last, every
-    back-channel logout notice due is (re)sent through ``logout``, this run's endings' included."""
+    back-channel logout notice due is (re)sent through ``logout``, this run's endings' included.
+    Interaction records left unfinished are removed once past their retention."""
     job = _Run(session, now, policy, notifier, links, dry_run, progress or (lambda _line: None), batch_size)
     job.remind_validity()
     if policy.password_max_age is not None:
@@ -122,7 +129,11 @@ def run_jobs(
     job.expire()
     if dry_run:
         session.rollback()
-    elif logout is not None:
+        return job.report
+    job.progress("interactions")
+    job.report.interactions_purged = interactions.purge(session, now)
+    session.commit()
+    if logout is not None:
         job.progress("back-channel logout")
         job.report.logout = logout.deliver_due(now)
     return job.report

@@ -231,3 +231,34 @@ def test_the_gate_refuses_an_account_expired_after_its_token_was_issued(rt, db, 
     assert agency.userinfo(tokens["access_token"]).status_code == 401
     assert agency.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
     assert agency.introspect(tokens["access_token"]).get_json() == {"active": False}
+
+
+def test_the_run_removes_interactions_left_unfinished_and_keeps_the_live_ones(rt, db, mail):
+    from idp.interactions import service as interactions
+    from idp.interactions.models import Interaction
+
+    from ..support.factories import make_client
+
+    client, _secret = make_client(rt)
+    now = rt.now()
+    old = interactions.start(
+        db.session, client_pk=client.id, params={"client_id": client.client_id}, browser="b1", start_sid="",
+        now=now - timedelta(days=3), lifetime=timedelta(minutes=10),
+    )
+    live = interactions.start(
+        db.session, client_pk=client.id, params={"client_id": client.client_id}, browser="b2", start_sid="",
+        now=now, lifetime=timedelta(minutes=10),
+    )
+    old_uid, live_uid = old.uid, live.uid
+    db.session.commit()
+
+    report = run(rt, db, mail, dry_run=True)
+    assert report.interactions_purged == 0
+    assert db.session.scalar(select(func.count()).select_from(Interaction)) == 2
+
+    report = run(rt, db, mail)
+    assert report.interactions_purged == 1
+    assert report.summary()["interactions_purged"] == 1
+    remaining = set(db.session.scalars(select(Interaction.uid)))
+    assert remaining == {live_uid}
+    assert old_uid not in remaining

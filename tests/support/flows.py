@@ -145,6 +145,16 @@ class Agency:
         """The authorization request as the agency sends it; the provider's first answer."""
         return self.http.get("/authorize?" + urlencode(self.authorize_params(**overrides)))
 
+    def push(self, **overrides):
+        """A pushed authorization request (RFC 9126) with the client's authentication."""
+        data = dict(self.authorize_params(**overrides))
+        return self.http.post("/par", data=data, headers=self._auth(data))
+
+    def authorize_pushed(self, request_uri: str, client_id: str | None = None):
+        """The browser at ``/authorize`` with the ``request_uri`` of a pushed request."""
+        query = {"client_id": client_id or self.client.client_id, "request_uri": request_uri}
+        return self.http.get("/authorize?" + urlencode(query))
+
     def follow(self, response):
         """Follow the provider's own redirects (to an interaction's pages and its resume step) until
         a page is shown or the browser is sent back to the agency."""
