@@ -39,6 +39,23 @@ def serving(app, port: int, host: str = "127.0.0.1", ssl_context=None):
         thread.join(timeout=5)
 
 
+class AgencySite:
+    """An agency's own website for browser tests: the pages ``put`` at a path, and at every other
+    path (its redirect URIs) a plain page the callback is read off."""
+
+    def __init__(self):
+        self.pages: dict[str, str] = {}
+
+    def put(self, path: str, html: str) -> None:
+        self.pages[path] = html
+
+    def __call__(self, environ, start_response):
+        page = self.pages.get(environ.get("PATH_INFO", ""))
+        body = page or "<!doctype html><html lang=en><title>Agency</title><h1>Back at the agency</h1></html>"
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [body.encode()]
+
+
 def browser_sign_in(http: requests.Session, authorize_url: str, username: str, password: str = PASSWORD) -> requests.Response:
     """What a citizen's browser does: follow to the sign-in page and sign in."""
     page = http.get(authorize_url, allow_redirects=True)
