@@ -11,22 +11,17 @@ clock, so the steps are exactly the ones the test means.
 
 from __future__ import annotations
 
-import secrets
 
-import jwt as pyjwt
 import pyotp
 import pytest
-import requests
-from authlib.integrations.requests_client import OAuth2Session
 
 from idp.extensions import db
-from idp.authorizations import consent
 from idp.sessions import service as sessions
 
 from ..support import browser as bw
-from ..support.factories import PASSWORD, make_account, make_client
+from ..support.factories import PASSWORD, make_account
 from ..support.flows import Citizen
-from ..support.live import free_port
+from ..support.relying_party import RelyingParty
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,43 +33,12 @@ CODE = "#code"
 SUBMIT = "main form.card button[type=submit]"
 
 
-class Agency:
-    """An agency's relying party built on Authlib's client and PyJWT."""
-
-    def __init__(self, base: str, rt, account):
-        self.meta = requests.get(f"{base}/.well-known/openid-configuration", timeout=5).json()
-        self.redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
-        self.client, self.secret = make_client(rt, redirect_uri=self.redirect_uri)
-        consent.record(db.session, account.id, self.client.id, "openid profile", rt.now())  # asked before
-        db.session.commit()
-        self.jwks = pyjwt.PyJWKClient(self.meta["jwks_uri"])
-
-    def authorization_url(self, **params) -> str:
-        self.session = OAuth2Session(self.client.client_id, self.secret, scope="openid profile",
-                                     redirect_uri=self.redirect_uri, code_challenge_method="S256")
-        self.verifier, self.nonce = secrets.token_urlsafe(48), secrets.token_urlsafe(16)
-        url, _state = self.session.create_authorization_url(
-            self.meta["authorization_endpoint"], nonce=self.nonce, code_verifier=self.verifier, **params
-        )
-        return url
-
-    def id_token(self, callback_url: str) -> dict:
-        """Exchange the code of the callback and return the ID token's claims, its signature checked."""
-        token = self.session.fetch_token(self.meta["token_endpoint"], authorization_response=callback_url,
-                                         code_verifier=self.verifier)
-        key = self.jwks.get_signing_key_from_jwt(token["id_token"])
-        claims = pyjwt.decode(token["id_token"], key.key, algorithms=self.meta["id_token_signing_alg_values_supported"],
-                              audience=self.client.client_id, issuer=self.meta["issuer"])
-        assert claims["nonce"] == self.nonce
-        return claims
-
-
 @pytest.fixture
 def site(live):
     base, app = live
     rt = app.extensions["idp"]
     citizen = Citizen(None, rt, make_account(rt))
-    return base, rt, citizen, Agency(base, rt, citizen.account)
+    return base, rt, citizen, RelyingParty(base, rt, consented_by=citizen.account)
 
 
 @pytest.fixture
@@ -82,8 +46,7 @@ def page(chromium, request, site):
     """A fresh browser (one citizen's) in English; the agency's callback answered in the browser."""
     agency = site[3]
     with bw.fresh_page(chromium, request, locale="en-GB") as page:
-        page.context.route(lambda url: url.startswith(agency.redirect_uri),
-                           lambda route: route.fulfill(status=200, content_type="text/html", body="<title>Agency</title>"))
+        agency.answer_callbacks(page.context)
         yield page
 
 

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from idp.clients.remote import FetchError, Fetcher
 
+from ..support.client_keys import assertion, exchange_with_assertion, public_jwks
 from ..support.live import documents
 from ..support.registration import initial_token, register, registered_agency
-from .test_protocol_client_auth import assertion, exchange_with_assertion, public_jwks
 
 
 @pytest.fixture

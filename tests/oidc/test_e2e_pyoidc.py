@@ -16,8 +16,8 @@ from oic.oic.message import AuthorizationResponse
 from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 
 from ..support.factories import make_account
+from ..support.live import browser_sign_in, follow_to_callback
 from ..support.registration import initial_token
-from .test_e2e_third_party_client import browser_sign_in, follow_to_callback
 
 pytestmark = pytest.mark.e2e
 

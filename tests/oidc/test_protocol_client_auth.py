@@ -16,16 +16,15 @@ import uuid
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from joserfc.jwk import RSAKey
 
 from idp.extensions import db
 from idp.sharedstate import MemoryState
 
+from ..support.client_keys import assertion, code_form, exchange_with_assertion, public_jwks
 from ..support.factories import make_client
 from ..support.flows import Agency
 from ..support.protocol import assert_error_page
 
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @pytest.fixture
@@ -36,11 +35,6 @@ def citizen(citizen):
 
 def basic(client_id: str, secret: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
-
-
-def code_form(agency, code: str) -> dict:
-    return {"grant_type": "authorization_code", "code": code, "redirect_uri": agency.redirect_uri,
-            "code_verifier": agency.verifier}
 
 
 def invalid_client(response, status: int | None = 401) -> None:
@@ -170,25 +164,11 @@ def other_rsa_private():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def public_jwks(private, kid: str = "agency-key-1") -> dict:
-    key = RSAKey.import_key(private.public_key())
-    return {"keys": [{**key.as_dict(private=False), "kid": kid, "use": "sig", "alg": "RS256"}]}
-
-
 @pytest.fixture
 def jwt_agency(client, rt, rsa_private):
     c, secret = make_client(rt, auth_method="private_key_jwt", jwks=public_jwks(rsa_private))
     assert secret is None
     return Agency(client, c, None)
-
-
-def assertion(rt, client_id: str, key, kid: str = "agency-key-1", **overrides) -> str:
-    now = int(rt.now().timestamp())
-    claims = {"iss": client_id, "sub": client_id, "aud": rt.issuer + "/token", "iat": now, "exp": now + 60,
-              "jti": str(uuid.uuid4())}
-    claims.update(overrides)
-    claims = {k: v for k, v in claims.items() if v is not None}
-    return pyjwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
 def hmac_assertion(rt, client_id: str, secret: bytes) -> str:
@@ -200,13 +180,6 @@ def hmac_assertion(rt, client_id: str, secret: bytes) -> str:
     claims = {"iss": client_id, "sub": client_id, "aud": rt.issuer + "/token", "exp": now + 60, "jti": str(uuid.uuid4())}
     signing_input = b64(json.dumps({"alg": "HS256", "kid": "agency-key-1"}).encode()) + "." + b64(json.dumps(claims).encode())
     return signing_input + "." + b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
-
-
-def exchange_with_assertion(agency, code: str, signed: str, *, with_client_id: bool = True):
-    data = {**code_form(agency, code), "client_assertion_type": ASSERTION_TYPE, "client_assertion": signed}
-    if with_client_id:
-        data["client_id"] = agency.client.client_id
-    return agency.http.post("/token", data=data)
 
 
 @pytest.mark.parametrize("with_client_id", [True, False], ids=["with_client_id", "assertion_only"])

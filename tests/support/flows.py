@@ -9,9 +9,12 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from sqlalchemy import select
+
 from idp.accounts import assurance
 from idp.extensions import db
 from idp.sessions import service as sessions
+from idp.sessions.models import SsoSession
 
 from .factories import PASSWORD
 
@@ -233,3 +236,13 @@ class Agency:
         response = self.exchange(self.get_code(**overrides))
         assert response.status_code == 200, response.get_json()
         return response.get_json()
+
+
+def sessions_of(db, account) -> list:
+    """The account's sign-in sessions as stored."""
+    return db.session.scalars(select(SsoSession).where(SsoSession.account_id == account.id)).all()
+
+
+def is_signed_in(http) -> bool:
+    """Whether the browser ``http`` holds a live sign-in session (the home page offers sign-out)."""
+    return 'action="/logout"' in http.get("/").get_data(as_text=True)

@@ -14,9 +14,9 @@ from idp.accounts.records import EmailCode
 from idp.security import totp
 
 from ..conftest import make_settings
-from ..support.flows import csrf_of, query_of
+from ..support.flows import csrf_of, is_signed_in, query_of, sessions_of
+from ..support.protocol import id_token_claims as decode
 from ..support.protocol import page_location, resume_of
-from .test_second_factor_pages import decode, is_signed_in, sessions_of
 
 EMAIL_COUNTED = pytest.mark.parametrize("substantial_methods", [["otp", "email"]], ids=["email-counted"])
 

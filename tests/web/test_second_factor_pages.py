@@ -6,27 +6,13 @@ from __future__ import annotations
 import json
 import re
 
-from joserfc import jwt
-from sqlalchemy import select
 
 from idp.accounts import assurance
 from idp.security import totp
-from idp.sessions.models import SsoSession
 
-from ..support.flows import csrf_of, query_of
+from ..support.flows import csrf_of, is_signed_in, query_of, sessions_of
+from ..support.protocol import id_token_claims as decode
 from ..support.protocol import page_location, resume_of
-
-
-def decode(rt, id_token):
-    return jwt.decode(id_token, rt.keyring.public_keyset(rt.now()), algorithms=["RS256", "ES256", "EdDSA"]).claims
-
-
-def sessions_of(db, account):
-    return db.session.scalars(select(SsoSession).where(SsoSession.account_id == account.id)).all()
-
-
-def is_signed_in(http) -> bool:
-    return 'action="/logout"' in http.get("/").get_data(as_text=True)
 
 
 # Sign-in

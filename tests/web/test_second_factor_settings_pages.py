@@ -12,8 +12,8 @@ from idp.accounts import assurance
 from idp.security import totp
 
 from ..support.factories import PASSWORD
-from ..support.flows import csrf_of, query_of
-from .test_second_factor_pages import decode, sessions_of
+from ..support.protocol import id_token_claims as decode
+from ..support.flows import csrf_of, query_of, sessions_of
 
 SETTINGS = "/account/second-factor"
 CODES = re.compile(r"<li><code>([A-Z0-9-]+)</code></li>")
