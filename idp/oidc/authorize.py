@@ -40,6 +40,8 @@ from idp.extensions import db
 from idp.sessions import service as sessions
 
 from . import claims as claim_rules
+from . import refusals
+from .refusals import Checkpoint
 from idp.authorizations import consent, tokens
 from .responses import authorization_response
 
@@ -192,10 +194,12 @@ def judge(rt, request: AuthorizationRequest, client, account, sso, moment: Momen
         or request.hint_sub == claim_rules.subject_identifier(account, client, rt.pairwise_secret)
     )
     if account is None or Reason.LOGIN_REQUIRED in decision.reasons or not hint_matches:
-        return Outcome(ERROR, error="login_required") if request.silent else Outcome(LOGIN)
+        if request.silent:
+            return Outcome(ERROR, error=refusals.ERRORS[Checkpoint.SILENT_AUTHORIZE][Reason.LOGIN_REQUIRED])
+        return Outcome(LOGIN)
     if not decision.allowed:
         if request.silent:
-            return Outcome(ERROR, error="interaction_required")
+            return Outcome(ERROR, error=refusals.error_for(Checkpoint.SILENT_AUTHORIZE, decision.reasons))
         step_up = second_factor.can_reach(account, requirement.min_acr, rt.assurance)
         if decision.reasons == (Reason.ACR_INSUFFICIENT,) and step_up:
             return Outcome(SECOND_FACTOR)

@@ -16,12 +16,13 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 
-from idp.accounts import gate
 from idp.accounts.models import Account
 from idp.clients.models import Client
 from idp.extensions import db
 
 from . import claims as claim_rules
+from . import refusals
+from .refusals import Checkpoint
 from idp.authorizations import releases, tokens
 from .grants import TOKEN_AUTH_METHODS
 from idp.authorizations.models import Token
@@ -67,7 +68,7 @@ class GatedBearerValidator(BearerTokenValidator):
             token is None
             or not tokens.access_is_active(token.row, now)
             or not token.client.is_active
-            or not gate.evaluate(token.account, now, self.runtime.policy).allowed
+            or refusals.refusal(Checkpoint.USERINFO, token.account, now, self.runtime.policy) is not None
         ):
             raise InvalidTokenError()
         if self.scope_insufficient(token.get_scope(), scopes):
@@ -129,7 +130,7 @@ class Introspection(IntrospectionEndpoint):
         if not active:
             return {"active": False}
         client, account, consented = tokens.holder_of(db.session, token)
-        if not gate.evaluate(account, now, rt.policy).allowed:
+        if refusals.refusal(Checkpoint.INTROSPECTION, account, now, rt.policy) is not None:
             return {"active": False}
         expires = token.refresh_expires_at if kind == "refresh_token" else token.access_expires_at
         return {

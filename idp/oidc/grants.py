@@ -18,12 +18,13 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
-from idp.accounts import gate
 from idp.accounts.models import Account
 from idp.clients import scopes as sc
 from idp.extensions import db
 
 from . import claims as claim_rules
+from . import refusals
+from .refusals import Checkpoint
 from idp.authorizations import releases, tokens
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -119,12 +120,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("The authorization code was already used.")
         self.request.family_id = family_id
         account = self.request.code_account  # loaded with the code, one statement fewer
-        if not gate.evaluate(account, now, rt.policy).allowed:
-            raise InvalidGrantError("The account cannot be used for e-government services now.")
+        _gate(account, now, rt.policy)
         return claim_rules.Subject(account, self.request.client, self.request.consented)
 
     def delete_authorization_code(self, authorization_code):
         """Nothing to delete: the code was claimed in ``authenticate_user`` and is kept for reuse detection."""
+
+
+def _gate(account, now, policy) -> None:
+    """The gate at the token endpoint (both grants), answered from the one table."""
+    if refusals.refusal(Checkpoint.TOKEN, account, now, policy) is not None:
+        raise InvalidGrantError(refusals.DESCRIPTIONS[Checkpoint.TOKEN])
 
 
 class _OIDCError(InvalidRequestError):
@@ -157,8 +163,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             tokens.revoke_family(db.session, refresh_token.family_id, now)
             raise InvalidGrantError("The refresh token was already used.")
         account = db.session.get(Account, refresh_token.account_id)
-        if not gate.evaluate(account, now, rt.policy).allowed:
-            raise InvalidGrantError("The account cannot be used for e-government services now.")
+        _gate(account, now, rt.policy)
         return claim_rules.Subject(account, self.request.client)
 
     def revoke_old_credential(self, refresh_token):

@@ -290,3 +290,15 @@ def test_beyond_grace_the_password_cannot_be_renewed_online(condition, client, r
     db.session.refresh(citizen.account)
     assert citizen.account.password_changed_at < rt.now() - timedelta(days=730 + 60)
     assert query_of(agency.authorize(prompt="none").headers["Location"])["error"] == "interaction_required"
+
+
+def test_every_account_reason_has_one_answer_at_every_checkpoint():
+    from idp.accounts.gate import ACCOUNT_REASONS
+    from idp.oidc.refusals import ERRORS, Checkpoint, error_for
+
+    for checkpoint in Checkpoint:
+        assert set(ACCOUNT_REASONS) <= set(ERRORS[checkpoint]), checkpoint
+    assert {error_for(Checkpoint.TOKEN, [r]) for r in ACCOUNT_REASONS} == {"invalid_grant"}
+    assert {error_for(Checkpoint.USERINFO, [r]) for r in ACCOUNT_REASONS} == {"invalid_token"}
+    assert {error_for(Checkpoint.SILENT_AUTHORIZE, [r]) for r in ACCOUNT_REASONS} == {"interaction_required"}
+    assert error_for(Checkpoint.TOKEN, []) is None
