@@ -163,11 +163,14 @@ def check_may_add(session: Session, account: Account) -> None:
         raise AccountError("passkey_limit")
 
 
-def registration(session: Session, rp: RelyingParty, account: Account, challenge: str) -> Ceremony:
+def registration(
+    session: Session, rp: RelyingParty, account: Account, challenge: str, user_handle: str = ""
+) -> Ceremony:
     """The options of ``navigator.credentials.create``: user verification required, a discoverable
     credential preferred (for a passwordless sign-in), no attestation asked (the provider trusts
-    no particular maker; what it needs is the key and the flags), the account's keys excluded."""
-    handle = _user_handle(session, account) or bytes_to_base64url(secrets.token_bytes(32))
+    no particular maker; what it needs is the key and the flags), the account's keys excluded.
+    The user handle is the account's (``user_handle``: the one a first key's ceremony began with)."""
+    handle = _user_handle(session, account) or user_handle or bytes_to_base64url(secrets.token_bytes(32))
     options = generate_registration_options(
         rp_id=rp.id,
         rp_name=rp.name,

@@ -47,8 +47,9 @@ def listed(ctx: Context, account: Account) -> list:
     return rules.of_account(ctx.session, account)
 
 
-def registration(ctx: Context, rp: rules.RelyingParty, account: Account, challenge: str) -> rules.Ceremony:
-    return rules.registration(ctx.session, rp, account, challenge)
+def registration(ctx: Context, rp: rules.RelyingParty, account: Account, challenge: str,
+                 user_handle: str = "") -> rules.Ceremony:
+    return rules.registration(ctx.session, rp, account, challenge, user_handle)
 
 
 def authentication(ctx: Context, rp: rules.RelyingParty, challenge: str, account: Account | None = None) -> rules.Ceremony:
