@@ -95,6 +95,7 @@ def second_factor():
         cancel_form=NextForm(next=g.next or ""),
         passkeys=passkey_service.listed(ctx(), account) if account.has_second_factor else [],
         passkey_form=PasskeyAddForm(next=g.next or ""),
+        passkey_counts=assurance.PASSKEY in rt.assurance.substantial_methods,
     )
 
 
