@@ -290,3 +290,19 @@ def test_without_passkey_in_the_policy_a_passkey_gives_low():
     assert assurance.level_for(["pwd", "hwk", "user", "mfa"], policy) == assurance.LOW
     assert assurance.level_for(["hwk", "user", "mfa"], policy) == assurance.LOW
     assert assurance.level_for(["hwk", "user", "mfa"], assurance.AssurancePolicy()) == assurance.SUBSTANTIAL
+
+
+def test_erasure_removes_the_passkeys(ctx, rt, citizen, db):
+    from idp.accounts import erasure
+
+    add(ctx, rt, citizen.account, SoftAuthenticator(RP.origin), "Éva telefonja")
+    erasure.erase(citizen.account, rt.now(), AccountState.DELETED)
+    db.session.commit()
+    assert db.session.scalars(select(Passkey)).all() == []
+
+
+def test_a_step_up_with_a_passkey_is_offered_only_where_it_reaches_the_level(ctx, rt, citizen):
+    assert not rules.can_reach(ctx.session, citizen.account, assurance.SUBSTANTIAL, assurance.AssurancePolicy())
+    add(ctx, rt, citizen.account, SoftAuthenticator(RP.origin))
+    assert rules.can_reach(ctx.session, citizen.account, assurance.SUBSTANTIAL, assurance.AssurancePolicy())
+    assert not rules.can_reach(ctx.session, citizen.account, assurance.SUBSTANTIAL, assurance.AssurancePolicy.of(["otp"]))
