@@ -203,3 +203,21 @@ def test_a_passwordless_sign_in_where_the_operator_allows_it(passwordless_app, d
     assert is_signed_in(citizen.http)
     newest = max(sessions_of(db, citizen.account), key=lambda s: s.id)
     assert newest.amr == ["hwk", "user", "mfa"] and newest.acr == assurance.SUBSTANTIAL
+
+
+def test_a_challenge_older_than_five_minutes_is_refused(enrolled, citizen, rt, db):
+    key = SoftAuthenticator(ORIGIN)
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    enrolled.add(key)
+    sso = citizen.signed_in_quickly(amr=("pwd",))  # a step-up: the session outlives the challenge
+    page = citizen.http.get("/login/second-factor").get_data(as_text=True)
+    answer = key.get(options_of(page))
+    rt.clock.advance(seconds=5 * 60 + 1)
+    response = citizen.http.post("/login/second-factor/passkey", data={"csrf_token": csrf_of(page), "credential": answer})
+    assert response.headers["Location"].startswith("/login/second-factor")
+    db.session.refresh(sso)
+    assert sso.amr == ["pwd"] and sso.acr == assurance.LOW
+    page = citizen.http.get("/login/second-factor").get_data(as_text=True)  # a fresh challenge works
+    citizen.http.post("/login/second-factor/passkey", data={"csrf_token": csrf_of(page), "credential": key.get(options_of(page))})
+    db.session.refresh(sso)
+    assert sso.acr == assurance.SUBSTANTIAL
