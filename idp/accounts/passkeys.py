@@ -202,8 +202,10 @@ def authentication(rp: RelyingParty, challenge: str, passkeys: Sequence[Passkey]
 
 
 def _failed(stage: str, exc: Exception) -> AccountError:
-    # The library's message names the check that failed (origin, RP ID hash, counter…), never a secret.
-    log.info("passkey %s refused: %s", stage, type(exc).__name__ if not isinstance(exc, WebAuthnException) else exc)
+    # The library's message names the check that failed (origin, RP ID hash, counter…), never a secret;
+    # it may quote what the browser sent (an origin), so it is cut short.
+    reason = str(exc)[:160] if isinstance(exc, WebAuthnException) else type(exc).__name__
+    log.info("passkey %s refused: %r", stage, reason)
     return AccountError("passkey_failed")
 
 
