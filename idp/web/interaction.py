@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
+from idp.accounts import passkeys as passkey_rules
 from idp.accounts import second_factor as second_factor_rules
 from idp.extensions import db
 from idp.interactions import service as interactions
@@ -29,8 +30,6 @@ from idp.authorizations import consent as consents
 from idp.oidc.responses import allow_form_target
 from idp.clients import service as clients
 from idp.runtime import runtime
-
-from idp.accounts import passkeys as passkey_rules
 
 from . import feedback, messages, passkeys, session, signin
 from .forms import ConfirmForm, ConsentForm
