@@ -1,6 +1,7 @@
 """Every table, imported once so the metadata (and migrations) see them all."""
 
 from idp.accounts.models import Account
+from idp.accounts.passkey_records import Passkey
 from idp.accounts.records import ActivationCode, EmailCode, RecoveryCode, Reminder
 from idp.audit import AuditEvent
 from idp.clients.models import Client, InitialAccessToken
@@ -21,6 +22,7 @@ __all__ = [
     "Interaction",
     "Office",
     "Officer",
+    "Passkey",
     "RecoveryCode",
     "Reminder",
     "SsoSession",

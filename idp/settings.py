@@ -249,13 +249,34 @@ class SecuritySettings:
 @dataclass
 class AssuranceSettings:
     substantial_methods: list[str] = field(
-        default_factory=lambda: ["otp"],
+        default_factory=lambda: ["otp", "passkey"],
         metadata=_doc(
-            "Second factors that, with the password, give the level substantial (acr "
-            "http://eidas.europa.eu/LoA/substantial): otp (an authenticator app) and email (a six-digit code sent "
-            "by email). Must include otp. Default otp alone: an emailed code then gives low, because NIST SP "
-            "800-63B §5.1.3.1 does not accept email as an out-of-band authenticator; the real service counts "
-            'both: ["otp", "email"].'
+            "Second factors that give the level substantial (acr http://eidas.europa.eu/LoA/substantial): otp "
+            "(an authenticator app, with the password), email (a six-digit code sent by email, with the "
+            "password) and passkey (a passkey or security key used with user verification: after the "
+            "password, or alone where [passkeys] passwordless allows it). Must include otp. Default otp and "
+            "passkey: an emailed code then gives low, because NIST SP 800-63B §5.1.3.1 does not accept email "
+            'as an out-of-band authenticator; the real service counts the emailed code too: ["otp", "email", '
+            '"passkey"].'
+        ),
+    )
+
+
+@dataclass
+class PasskeySettings:
+    passwordless: bool = field(
+        default=False,
+        metadata=_doc(
+            "Offer sign-in with a passkey alone (a discoverable credential, with user verification) on the "
+            "sign-in page, without the password. Off: a passkey is only the second step after the password "
+            "and a step-up."
+        ),
+    )
+    relying_party_name: str = field(
+        default="Ügyfélkapu",
+        metadata=_doc(
+            "The name authenticators show beside a passkey. The relying party ID is always the issuer's host "
+            "and the origin the issuer's origin (WebAuthn §5.1.3)."
         ),
     )
 
@@ -390,6 +411,7 @@ class Settings:
     logout: LogoutSettings = field(default_factory=LogoutSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     assurance: AssuranceSettings = field(default_factory=AssuranceSettings)
+    passkeys: PasskeySettings = field(default_factory=PasskeySettings)
     mail: MailSettings = field(default_factory=MailSettings)
 
     @property
@@ -574,9 +596,11 @@ def _validate(s: Settings) -> None:
     ):
         if getattr(s.security, n) <= 0:
             raise SettingsError(f"security.{n}", "must be positive")
-    unknown = set(s.assurance.substantial_methods) - {"otp", "email"}
+    unknown = set(s.assurance.substantial_methods) - {"otp", "email", "passkey"}
     if unknown or "otp" not in s.assurance.substantial_methods:
-        raise SettingsError("assurance.substantial_methods", "must include otp and may add email (nothing else)")
+        raise SettingsError("assurance.substantial_methods", "must include otp and may add email and passkey (nothing else)")
+    if not s.passkeys.relying_party_name.strip() or len(s.passkeys.relying_party_name) > 64:
+        raise SettingsError("passkeys.relying_party_name", "must be 1 to 64 characters")
     _validate_mail(s.mail)
 
 

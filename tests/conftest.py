@@ -125,18 +125,33 @@ def client(app):
 
 
 @pytest.fixture
-def live(_schema, database_url, keys_dir, clock, tmp_path):
+def live_host() -> str:
+    """The host name of the live provider's issuer (it listens on 127.0.0.1). A test module may
+    override it: WebAuthn needs a domain as the relying party ID, and http://localhost is a secure
+    context, so the passkey tests use ``localhost``."""
+    return "127.0.0.1"
+
+
+@pytest.fixture
+def live_settings() -> dict:
+    """Further settings sections of the live provider (a test module may override it)."""
+    return {}
+
+
+@pytest.fixture
+def live(_schema, database_url, keys_dir, clock, tmp_path, live_host, live_settings):
     """The provider on a real local port: yields (base_url, app). The issuer is that URL."""
     from .support.live import free_port, serving
 
     port = free_port()
     settings = make_settings(
-        database_url, keys_dir, issuer=f"http://127.0.0.1:{port}", mail={"outbox_dir": str(tmp_path / "outbox")}
+        database_url, keys_dir, issuer=f"http://{live_host}:{port}",
+        **{"mail": {"outbox_dir": str(tmp_path / "outbox")}, **live_settings},
     )
     app = create_app(settings, clock=clock)
-    with serving(app, port) as base:
+    with serving(app, port):
         with app.app_context():
-            yield base, app
+            yield f"http://{live_host}:{port}", app
             _db.session.remove()
             _empty_tables()
             _db.engine.dispose()

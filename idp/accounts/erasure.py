@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import object_session
+
+from . import passkeys
 from .models import Account
 from .states import AccountState, transition
 
@@ -56,5 +59,8 @@ def erase(account: Account, now: datetime, to_state: AccountState) -> None:
     transition(account, to_state, now)  # first: an illegal move raises before anything is emptied
     for column in PERSONAL_COLUMNS:
         setattr(account, column, None)
+    session = object_session(account)
+    if session is not None:
+        passkeys.remove_all(session, account)  # a credential, and its name may name the person
     account.email_verified = False
     account.ended_at = now

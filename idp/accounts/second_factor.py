@@ -43,7 +43,7 @@ from idp.security.passwords import Passwords
 from idp.security.sealing import SealError, Sealer
 from idp.security.secrets import KeyedDigest, digest
 
-from . import assurance, email_code, password_policy
+from . import assurance, email_code, passkeys, password_policy
 from .codes import IssuedCode
 from .errors import AccountError
 from .models import Account
@@ -290,4 +290,5 @@ def remove(
     account.email_code_enrolled_at = None
     email_code.revoke_all(session, account, now)
     session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+    passkeys.remove_all(session, account)  # a passkey is part of Ügyfélkapu+: it goes with it
     return previous

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from . import session, signin
+from . import passkeys, session, signin
 from .forms import ConfirmForm
 
 bp = Blueprint("auth", __name__)
@@ -31,7 +31,8 @@ def _places() -> signin.Places:
         return url_for(endpoint, next=nxt) if nxt else url_for(endpoint)
     return signin.Places(
         login=here("auth.login"), second_factor=here("auth.second_factor"), send_code=here("auth.send_code"),
-        done=nxt or url_for("auth.home"),
+        done=nxt or url_for("auth.home"), passkey=here("auth.second_factor_passkey"),
+        passwordless=here("auth.passwordless"),
     )
 
 
@@ -52,6 +53,16 @@ def second_factor():
 @bp.post("/login/second-factor/send")
 def send_code():
     return signin.submit_send_code(_places())
+
+
+@bp.post("/login/second-factor/passkey")
+def second_factor_passkey():
+    return passkeys.submit_use(_places())
+
+
+@bp.post("/login/passkey")
+def passwordless():
+    return passkeys.submit_passwordless(_places())
 
 
 @bp.get("/")

@@ -25,7 +25,17 @@ bp = Blueprint("docs", __name__)
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "docs" / "examples"
 EXAMPLES = ("authlib_client.py", "requests_pyjwt.py", "token_userinfo.sh")
-AMR_VALUES = ("pwd", "otp")
+AMR_VALUES = ("pwd", "otp", "email", "hwk", "swk", "user", "mfa")
+#: Each way a citizen can sign in, with the ``amr`` it yields; the guide states the level each one
+#: reaches under the operator's policy (``[assurance]``), computed by the rule that decides it.
+METHODS = (
+    ("password", ["pwd"]),
+    ("otp", ["pwd", "otp"]),
+    ("email", ["pwd", "email"]),
+    ("passkey", assurance.passkey_amr(False, password=True)),
+    ("synced_passkey", assurance.passkey_amr(True, password=True)),
+    ("passwordless", assurance.passkey_amr(False)),
+)
 
 
 @cache
@@ -48,6 +58,8 @@ def integration():
         low=assurance.LOW,
         substantial=assurance.SUBSTANTIAL,
         amr_values=AMR_VALUES,
+        methods=[(name, amr, assurance.level_for(amr, runtime().assurance)) for name, amr in METHODS],
+        passwordless=runtime().settings.passkeys.passwordless,
         ida=verified_claims.metadata(),
         examples={name: example(name) for name in EXAMPLES},
     )

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
+from idp.accounts import passkeys as passkey_rules
 from idp.accounts import second_factor as second_factor_rules
 from idp.extensions import db
 from idp.interactions import service as interactions
@@ -30,7 +31,7 @@ from idp.oidc.responses import allow_form_target
 from idp.clients import service as clients
 from idp.runtime import runtime
 
-from . import feedback, messages, session, signin
+from . import feedback, messages, passkeys, session, signin
 from .forms import ConfirmForm, ConsentForm
 
 bp = Blueprint("interaction", __name__, url_prefix="/interaction")
@@ -148,6 +149,8 @@ def _places() -> signin.Places:
     return signin.Places(
         login=url_for("interaction.login", uid=uid), second_factor=url_for("interaction.second_factor", uid=uid),
         send_code=url_for("interaction.send_code", uid=uid), done=url_for("interaction.resume", uid=uid),
+        passkey=url_for("interaction.second_factor_passkey", uid=uid),
+        passwordless=url_for("interaction.passwordless", uid=uid),
     )
 
 
@@ -182,6 +185,20 @@ def send_code(uid: str):
     return signin.submit_send_code(_places())
 
 
+@bp.post("/<uid>/second-factor/passkey")
+def second_factor_passkey(uid: str):
+    if (refused := _owed(rules.LOGIN, rules.SECOND_FACTOR)) is not None:
+        return refused
+    return passkeys.submit_use(_places())
+
+
+@bp.post("/<uid>/login/passkey")
+def passwordless(uid: str):
+    if (refused := _owed(rules.LOGIN)) is not None:
+        return refused
+    return passkeys.submit_passwordless(_places())
+
+
 @bp.route("/<uid>/consent", methods=["GET", "POST"])
 def consent(uid: str):
     if (refused := _owed(rules.CONSENT)) is not None:
@@ -209,11 +226,12 @@ def fix(uid: str):
     account = session.current_account()
     if account is None:
         return redirect(url_for("interaction.resume", uid=uid), 303)
+    policy = runtime().assurance
+    step_up = (second_factor_rules.can_reach(account, g.authz.min_acr, policy)
+               or passkey_rules.can_reach(db.session, account, g.authz.min_acr, policy))
     return render_template(
         "fix.html", account=account, reasons=g.interaction.reasons, gate=messages.GATE,
-        resume=url_for("interaction.resume", uid=uid),
-        step_up=second_factor_rules.can_reach(account, g.authz.min_acr, runtime().assurance), interaction_uid=uid,
-        **_page(),
+        resume=url_for("interaction.resume", uid=uid), step_up=step_up, interaction_uid=uid, **_page(),
     )
 
 

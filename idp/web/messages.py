@@ -84,6 +84,14 @@ REASONS = {
         "then set up Ügyfélkapu+ again."
     ),
     "second_factor_nothing_pending": _l("No new authenticator app is waiting to be confirmed."),
+    "passkey_failed": _l(
+        "The passkey could not be used: it is not one of this account's passkeys for this site, or the browser "
+        "did not confirm it. Try again, or use a code."
+    ),
+    "passkey_expired": _l("That took too long. Please start again."),
+    "passkey_name_invalid": _l("Give the passkey a name of at most 64 letters, digits or spaces, without < or >."),
+    "passkey_not_found": _l("That passkey is not one of yours, or it has already been removed."),
+    "passkey_limit": _l("You have as many passkeys as an account can hold. Remove one you no longer use first."),
     "email_missing": _l("Your account has no email address for codes. The office that registered you can record one."),
     "email_code_missing": _l("No code is waiting for you. Ask for a new code."),
     "email_code_expired": _l("The code has expired: it is valid for 10 minutes. Ask for a new code."),
@@ -215,6 +223,7 @@ FIELD_OF = {
     "password_unchanged": "new_password",
     "second_factor_failed": "code",
     "second_factor_unreadable": "code",
+    "passkey_name_invalid": "name",
     "email_code_missing": "code",
     "email_code_expired": "code",
     "email_code_exhausted": "code",
@@ -272,6 +281,8 @@ DONE = {
     "replacement_cancelled": _l("The new authenticator app was not set up; nothing has changed."),
     "email_code_sent": _l("We have sent you a new code by email."),
     "recovery_codes_renewed": _l("Your new recovery codes are below; the previous ones no longer work."),
+    "passkey_added": _l("Your passkey %(name)s is added: from now on it confirms your sign-in in place of a code."),
+    "passkey_removed": _l("Your passkey %(name)s is removed: it no longer signs you in."),
     "session_ended": _l("That device has been signed out. Agencies it was signed in to have been told."),
     "consent_withdrawn": _l("You withdrew what you allowed %(agency)s. It will ask you again the next time you sign in there."),
     "activated": _l(

@@ -19,6 +19,7 @@ from flask import g, redirect, render_template, request
 
 from idp.accounts import assurance
 from idp.accounts.errors import AccountError
+from idp.lifecycle import passkeys as passkey_service
 from idp.lifecycle import second_factor as service
 from idp.lifecycle import signin
 from idp.mail.message import masked
@@ -28,6 +29,7 @@ from idp.security import totp
 from . import feedback, session, stash
 from .account import bp, ctx, here
 from .forms import NextForm, PasswordAndCodeForm, SecondFactorChangeForm, SecondFactorCodeForm
+from .passkey_forms import PasskeyAddForm
 
 #: Recovery codes just issued, sealed across the one redirect and shown once.
 CODES_KIND = "recovery_codes"
@@ -91,6 +93,9 @@ def second_factor():
         email_counts=assurance.EMAIL in rt.assurance.substantial_methods, address=_address_of(account),
         change_form=SecondFactorChangeForm(next=g.next or ""), send_form=NextForm(next=g.next or ""),
         cancel_form=NextForm(next=g.next or ""),
+        passkeys=passkey_service.listed(ctx(), account) if account.has_second_factor else [],
+        passkey_form=PasskeyAddForm(next=g.next or ""),
+        passkey_counts=assurance.PASSKEY in rt.assurance.substantial_methods,
     )
 
 

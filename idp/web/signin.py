@@ -24,8 +24,9 @@ from idp.lifecycle.signin import SecondFactorOwed
 from idp.mail.message import masked
 from idp.runtime import runtime
 
-from . import feedback, session, stash
+from . import feedback, passkey_ceremony, session, stash
 from .forms import LoginForm, NextForm, SecondFactorCodeForm
+from .passkey_forms import PasskeyAnswerForm
 
 #: Which account passed the password and owes its code.
 PENDING = "second_factor_pending"
@@ -43,6 +44,9 @@ class Places:
     second_factor: str
     send_code: str
     done: str
+    #: Where a passkey's answer goes: after the password or in a step-up, and a passwordless sign-in.
+    passkey: str = ""
+    passwordless: str = ""
 
 
 def _ctx():
@@ -53,7 +57,9 @@ def login_page(places: Places, *, hint: str | None = None, **page) -> str:
     """The password form (``page``: what the template shows beside it: the agency, a cancel form)."""
     form = LoginForm()
     form.username.data = form_session.get(TYPED_USERNAME) or hint or ""
-    return render_template("login.html", form=form, action=places.login, **page)
+    options = passkey_ceremony.offer_passwordless() if places.passwordless else None
+    return render_template("login.html", form=form, action=places.login, passkey_options=options,
+                           passkey_action=places.passwordless, passkey_form=PasskeyAnswerForm(), **page)
 
 
 def submit_login(places: Places):
@@ -96,6 +102,11 @@ def _who() -> tuple[Account | None, object | None]:
     return None, None
 
 
+def who() -> tuple[Account | None, object | None]:
+    """Who owes the Ügyfélkapu+ step: the account after its password, or the citizen stepping up."""
+    return _who()
+
+
 def owes_code() -> bool:
     return _who()[0] is not None
 
@@ -108,7 +119,9 @@ def second_factor_page(places: Places, **page):
     return render_template(
         "second_factor_sign_in.html", form=SecondFactorCodeForm(), action=places.second_factor,
         send_action=places.send_code, stepping_up=sso is not None, method=account.second_factor_method,
-        address=masked(account.email) if account.email else "", waiting=waiting, send_form=NextForm(), **page,
+        address=masked(account.email) if account.email else "", waiting=waiting, send_form=NextForm(),
+        passkey_options=passkey_ceremony.offer_use(account) if places.passkey else None,
+        passkey_action=places.passkey, passkey_form=PasskeyAnswerForm(), **page,
     )
 
 

@@ -24,6 +24,11 @@ LEVELS = [
     pytest.param(["pwd", "email"], REAL_SERVICE, SUBSTANTIAL, id="email-counted"),
     pytest.param(["pwd", "email", "otp"], DEFAULT, SUBSTANTIAL, id="email-then-step-up-with-authenticator"),
     pytest.param(["otp"], DEFAULT, LOW, id="no-password-no-level"),
+    pytest.param(["pwd", "hwk", "user", "mfa"], DEFAULT, SUBSTANTIAL, id="password-and-security-key"),
+    pytest.param(["hwk", "user", "mfa"], DEFAULT, SUBSTANTIAL, id="passwordless-passkey"),
+    pytest.param(["swk", "user", "mfa"], DEFAULT, SUBSTANTIAL, id="passwordless-synced-passkey"),
+    pytest.param(["hwk", "user"], DEFAULT, LOW, id="passkey-without-user-verification"),
+    pytest.param(["pwd", "hwk", "user", "mfa"], REAL_SERVICE, LOW, id="passkey-not-counted"),
 ]
 
 
@@ -54,8 +59,9 @@ def test_a_step_up_is_offered_only_when_the_citizen_s_factor_reaches_substantial
     assert can_reach(citizen_with(method), LOW, policy) is (method is not None)
 
 
-def test_by_default_only_the_authenticator_counts():
-    assert Settings().assurance.substantial_methods == ["otp"]
+def test_by_default_the_authenticator_and_passkeys_count():
+    assert Settings().assurance.substantial_methods == ["otp", "passkey"]
+    assert AssurancePolicy().substantial_methods == frozenset({"otp", "passkey"})
 
 
 def valid(methods) -> Settings:
@@ -67,6 +73,11 @@ def valid(methods) -> Settings:
             "assurance": {"substantial_methods": methods},
         }
     ).validate()
+
+
+def test_an_operator_may_count_passkeys_or_not():
+    assert valid(["otp", "email", "passkey"]).assurance.substantial_methods == ["otp", "email", "passkey"]
+    assert valid(["otp"]).assurance.substantial_methods == ["otp"]
 
 
 def test_an_operator_following_the_real_service_counts_email_too():

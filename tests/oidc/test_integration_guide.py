@@ -101,3 +101,12 @@ def test_the_curl_example_exchanges_a_code_and_reads_userinfo(live):
 
 def test_every_example_file_is_shown_in_the_guide():
     assert sorted(EXAMPLES) == sorted(p.name for p in Path(EXAMPLES_DIR).iterdir() if p.is_file())
+
+
+def test_the_guide_says_which_method_reaches_which_level_under_the_operator_s_policy(client):
+    html = client.get("/docs/integration?lang=en").get_data(as_text=True)
+    row = html.split("Password and a device-bound passkey or security key", 1)[1].split("</tr>", 1)[0]
+    assert "<code>hwk</code>" in row and "http://eidas.europa.eu/LoA/substantial" in row
+    row = html.split("Password and a code sent by email", 1)[1].split("</tr>", 1)[0]
+    assert "http://eidas.europa.eu/LoA/low" in row  # not counted by default
+    assert "(not offered here)" in html  # passwordless is off by default
