@@ -226,7 +226,7 @@ def test_database_restart_flips_readiness_and_never_answers_500(fleet, people, b
         assert during.headers["Retry-After"]
         page = requests.get(f"{fleet.bases[0]}/account", cookies=browser.http.cookies, timeout=15)
         assert page.status_code == 503 and page.headers["Retry-After"]
-        time.sleep(1)
+        time.sleep(3)  # an outage of a few seconds, under traffic
         fleet.postgres.start()
         started = time.monotonic()
         recovery = max(wait_until(lambda b=base: _ready(b).status_code == 200, 60, "readiness back at 200")
@@ -291,3 +291,11 @@ def test_redis_outage_refuses_password_sign_ins_and_keeps_the_signed_in_working(
     print(f"\nFLEET Redis outage {started - stopped:.1f}s; readiness back {recovery:.1f}s, sign-in back {signed:.1f}s "
           f"after Redis; last 503 to traffic {max(last_503 - started, 0):.1f}s after it")
     assert not traffic.failures(), traffic.failures()
+
+
+def test_faults_left_one_line_each_in_the_log_and_no_traceback(fleet):
+    for instance in fleet.instances:
+        text = instance.log.read_text(errors="replace")
+        assert "unavailable on" in text, "the outages above were logged"
+        assert "Traceback" not in text, text[text.find("Traceback") - 2000:text.find("Traceback") + 3000]
+        assert " 500 " not in text
