@@ -125,3 +125,22 @@ def test_recovers_from_dropped_connections_without_pre_ping(database_url, keys_d
         _terminate_connections(database_url, "idp-faults-test")
         assert client.get("/readyz").status_code == 200
         db.engine.dispose()
+
+
+def test_a_commit_that_fails_after_the_view_answers_503_and_lands_nothing(client, citizen, agency, db, monkeypatch):
+    """The database goes away between the view and the request's commit: 503, nothing announced."""
+    from sqlalchemy.exc import OperationalError
+
+    citizen.signed_in_quickly()
+    tokens = agency.tokens()
+
+    def gone():
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(db.session, "commit", gone)
+        response = agency.revoke(tokens["refresh_token"])
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "temporarily_unavailable"
+    assert response.headers["Retry-After"]
+    assert agency.introspect(tokens["access_token"]).get_json()["active"] is True, "the revocation did not land"
