@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -61,6 +61,8 @@ def check_database(engine: Engine, migrations: Path) -> str:
     for attempt in (1, 2):
         try:
             with engine.connect() as conn:
+                if not inspect(conn).has_table("alembic_version"):  # never built: `idp db upgrade`
+                    return "schema_behind"
                 rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
             break
         except DBAPIError as exc:
@@ -68,10 +70,8 @@ def check_database(engine: Engine, migrations: Path) -> str:
             # second attempt opens a fresh connection and tells whether the database answers now.
             if attempt == 1 and exc.connection_invalidated:
                 continue
-            log.warning("readiness: the database does not answer (%s)", type(exc).__name__)
             return "unavailable"
-        except Exception as exc:  # noqa: BLE001  (any failure means "not ready"; the reason is logged, not shown)
-            log.warning("readiness: the database does not answer (%s)", type(exc).__name__)
+        except Exception:  # noqa: BLE001  (any failure means "not ready"; the change is logged, not shown)
             return "unavailable"
     if set(rows) != migration_heads(str(migrations)):
         return "schema_behind"
@@ -85,7 +85,6 @@ def check_shared_state(rt: Runtime) -> str:
     try:
         ping()
     except SharedStateUnavailable:
-        log.warning("readiness: Redis does not answer")
         return "unavailable"
     return OK
 
@@ -99,9 +98,16 @@ def check_keys(rt: Runtime) -> str:
     return OK
 
 
+_last: dict[str, str] = {}
+
+
 def readiness(rt: Runtime, engine: Engine, migrations: Path = MIGRATIONS) -> Readiness:
     checks = {"database": check_database(engine, migrations)}
     if rt.settings.shared_state.redis_url:
         checks["redis"] = check_shared_state(rt)
     checks["signing_keys"] = check_keys(rt)
+    for name, state in checks.items():  # one log line per change, not one per probe
+        if _last.get(name, OK) != state:
+            log.log(logging.INFO if state == OK else logging.WARNING, "readiness: %s is %s", name, state)
+        _last[name] = state
     return Readiness(checks)

@@ -94,3 +94,12 @@ def test_readiness_is_not_ready_without_signing_keys(database_url, tmp_path, _sc
         response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["signing_keys"] == "missing"
+
+
+def test_readiness_is_not_ready_on_a_database_never_upgraded(keys_dir, tmp_path):
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'empty.sqlite3'}", keys_dir,
+                                   mail={"outbox_dir": str(tmp_path)}))
+    with app.app_context():
+        response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"] == "schema_behind"
