@@ -153,7 +153,14 @@ def _fresh_request_globals() -> None:
 def _engine_options(settings: Settings) -> dict:
     if settings.database.url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    return {"pool_size": settings.database.pool_size, "pool_pre_ping": True}
+    # A database that does not answer fails a request within seconds (a 503, idp.web.unavailable)
+    # rather than holding a worker thread for the kernel's TCP timeout.
+    return {
+        "pool_size": settings.database.pool_size,
+        "pool_pre_ping": True,
+        "pool_timeout": 10,
+        "connect_args": {"connect_timeout": 5},
+    }
 
 
 def check_keys(app: Flask) -> None:

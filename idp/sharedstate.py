@@ -8,9 +8,15 @@ set, so several instances count and remember together.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Protocol
+
+
+class SharedStateUnavailable(Exception):
+    """The shared store (Redis) did not answer. Callers fail closed: what needs it is refused with
+    503 and ``Retry-After`` (SECURITY.md, "Faults"), never allowed unthrottled and never a 500."""
 
 
 class SharedState(Protocol):
@@ -98,12 +104,38 @@ class MemoryState:
             return None if value is None else str(value)
 
 
+def _unavailable_on_redis_errors(cls):
+    """Every public method of ``cls`` raises ``SharedStateUnavailable`` when Redis cannot be reached."""
+    import redis
+
+    def wrap(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                raise SharedStateUnavailable(type(exc).__name__) from None
+
+        return wrapper
+
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_"):
+            setattr(cls, name, wrap(value))
+    return cls
+
+
+@_unavailable_on_redis_errors
 class RedisState:
     def __init__(self, url: str, prefix: str = "idp:"):
         import redis
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=2, retry_on_timeout=False, health_check_interval=30
+        )
         self._prefix = prefix
+
+    def ping(self) -> None:
+        self._redis.ping()
 
     def _k(self, key: str) -> str:
         return self._prefix + key

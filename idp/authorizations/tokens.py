@@ -3,14 +3,22 @@
 Hot paths (code exchange, refresh, userinfo, introspection) run a few
 statements each; claiming a code or a refresh token is one conditional
 ``UPDATE`` whose row count decides, so two concurrent uses cannot both win.
+
+Every change to one token family (a rotation, a revocation of the family) first
+takes that family's lock (``lock_family``: a PostgreSQL advisory lock held until
+the transaction ends). Concurrent uses of one refresh token then queue one after
+the other instead of locking the family's rows in different orders (which
+deadlocked), and a revocation that follows a rotation sees the token the
+rotation issued (a statement's snapshot is taken after the lock is granted).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account
@@ -89,9 +97,19 @@ def claim_code(session: Session, code: AuthorizationCode, now: datetime) -> str 
     return family_id
 
 
+def lock_family(session: Session, family_id: str) -> None:
+    """Serialize changes to the family ``family_id`` until this transaction ends (PostgreSQL; SQLite
+    serializes every writer already). Re-entrant within one transaction."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(b"token-family:" + family_id.encode()).digest()[:8], "big", signed=True)
+    session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def revoke_family(session: Session, family_id: str | None, now: datetime) -> int:
     if not family_id:
         return 0
+    lock_family(session, family_id)
     result = session.execute(
         update(Token)
         .where(Token.family_id == family_id, Token.revoked_at.is_(None))
@@ -154,6 +172,7 @@ def kind_of(token: Token, value: str) -> str:
 
 def claim_refresh(session: Session, token: Token, now: datetime) -> bool:
     """Rotate: mark the refresh token used. False when it was already rotated or revoked."""
+    lock_family(session, token.family_id)
     result = session.execute(
         update(Token)
         .where(Token.id == token.id, Token.rotated_at.is_(None), Token.revoked_at.is_(None))

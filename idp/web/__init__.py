@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     from . import (
-        account, auth, client_registration, docs, errors, formatting, i18n, interaction, malformed, oauth, office,
+        account, auth, client_registration, docs, errors, formatting, health, i18n, interaction, malformed, oauth, office,
         registration, security, session,
     )
     from . import second_factor  # noqa: F401  (its routes join the account blueprint)
@@ -27,3 +27,4 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(registration.bp)
     app.register_blueprint(office.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(health.bp)

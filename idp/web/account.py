@@ -22,7 +22,7 @@ from idp.lifecycle.context import context_for
 from idp.lifecycle.overview import overview
 from idp.runtime import runtime
 
-from . import feedback, messages, session
+from . import feedback, messages, session, throttled
 from .auth import safe_next
 from .citizen_forms import ActionForm
 from .formatting import format_day
@@ -136,6 +136,8 @@ def password():
                 end_others_but=sso.sid if form.end_other_sessions.data else None, address=session.client_address(),
             )
         except AccountError as exc:
+            if (too_many := throttled.answer(exc, here("account.password"))) is not None:
+                return too_many
             feedback.refuse(exc.reason, min=MIN_LENGTH, **exc.details)
             return redirect(here("account.password"), 303)
         session.rotate_current()

@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import unavailable
+
 log = logging.getLogger("idp.web")
 
 MESSAGES = {
@@ -34,6 +36,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        original = getattr(exc, "original_exception", None)
+        if original is not None and (answer := unavailable.answer(original)) is not None:
+            return answer
         if _wants_json():
             body = {"error": "invalid_request" if exc.code < 500 else "server_error"}
             return body, exc.code
@@ -42,6 +47,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if (answer := unavailable.answer(exc)) is not None:
+            return answer
         log.exception("unexpected error on %s %s", request.method, request.path)
         if _wants_json():
             return {"error": "server_error"}, 500

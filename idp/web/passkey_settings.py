@@ -17,7 +17,7 @@ from idp.accounts.errors import AccountError
 from idp.lifecycle import passkeys as service
 from idp.runtime import runtime
 
-from . import feedback, passkey_ceremony, session
+from . import feedback, passkey_ceremony, session, throttled
 from .account import bp, ctx, here
 from .forms import NextForm
 from .passkey_forms import PasskeyAddForm, PasskeyAnswerForm, PasskeyRemoveForm
@@ -41,6 +41,8 @@ def passkey_start():
         name = service.begin_registration(ctx(), account, form.current_password.data, form.code.data,
                                           form.name.data, runtime().now(), address=session.client_address())
     except AccountError as exc:
+        if (too_many := throttled.answer(exc, here("account.second_factor"))) is not None:
+            return too_many
         feedback.refuse(exc)
         return redirect(here("account.second_factor"), 303)
     ceremony = service.registration(ctx(), passkey_ceremony.relying_party(), account, rules.new_challenge())
@@ -99,6 +101,8 @@ def passkey_remove(passkey_id: int):
             service.remove(ctx(), account, passkey_id, form.current_password.data, form.code.data, runtime().now(),
                            address=session.client_address())
         except AccountError as exc:
+            if (too_many := throttled.answer(exc, _removal(passkey_id))) is not None:
+                return too_many
             feedback.refuse(exc)
             return redirect(_removal(passkey_id), 303)
         session.rotate_current()

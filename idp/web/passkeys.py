@@ -18,7 +18,7 @@ from idp.lifecycle import passkeys as service
 from idp.lifecycle.context import context_for
 from idp.runtime import runtime
 
-from . import feedback, passkey_ceremony, session, signin, stash
+from . import feedback, passkey_ceremony, session, signin, stash, throttled
 from .passkey_forms import PasskeyAnswerForm
 
 
@@ -55,6 +55,8 @@ def submit_use(places: signin.Places):
     except AccountError as exc:
         if pending is not None:  # the password step still stands, under a new id, until its deadline
             stash.keep_once(signin.PENDING, pending, ttl=signin.PENDING_SECONDS)
+        if (too_many := throttled.answer(exc, places.second_factor)) is not None:
+            return too_many
         feedback.refuse(exc)
         return redirect(places.second_factor, 303)
     session.signed_in(signed)

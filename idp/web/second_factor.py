@@ -26,7 +26,7 @@ from idp.mail.message import masked
 from idp.runtime import runtime
 from idp.security import totp
 
-from . import feedback, session, stash
+from . import feedback, session, stash, throttled
 from .account import bp, ctx, here
 from .forms import NextForm, PasswordAndCodeForm, SecondFactorChangeForm, SecondFactorCodeForm
 from .passkey_forms import PasskeyAddForm
@@ -72,6 +72,8 @@ def second_factor():
         try:
             codes = service.confirm_enrolment(ctx(), account, form.code.data.strip(), rt.now())
         except AccountError as exc:
+            if (too_many := throttled.answer(exc, here("account.second_factor"))) is not None:
+                return too_many
             feedback.refuse(exc)
             return redirect(here("account.second_factor"), 303)
         # The citizen has just proven the authenticator: the session's level rises with it.
@@ -112,6 +114,8 @@ def second_factor_change():
         result = verb(ctx(), g.citizen, form.current_password.data, (form.code.data or "").strip(), runtime().now(),
                       address=session.client_address())
     except AccountError as exc:
+        if (too_many := throttled.answer(exc, here("account.second_factor"))) is not None:
+            return too_many
         feedback.refuse(exc)
         return redirect(here("account.second_factor"), 303)
     session.rotate_current()
@@ -161,6 +165,8 @@ def recovery_codes():
             codes = service.renew_recovery_codes(ctx(), account, form.current_password.data, form.code.data.strip(),
                                                  runtime().now(), address=session.client_address())
         except AccountError as exc:
+            if (too_many := throttled.answer(exc, here("account.recovery_codes"))) is not None:
+                return too_many
             feedback.refuse(exc)
         else:
             session.rotate_current()

@@ -14,6 +14,8 @@ from flask import Flask, g, request
 from idp.extensions import db
 from idp.runtime import runtime
 
+from . import unavailable
+
 BASE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -46,7 +48,14 @@ def init_app(app: Flask) -> None:
     def _commit(response):
         # One unit of work per request: what a view changed lands together, or not at all.
         if response.status_code < 500:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except Exception as exc:
+                # The database went away between the view and its commit: nothing landed.
+                if (unavailable_answer := unavailable.answer(exc)) is None:
+                    raise
+                g.pop("after_commit", None)
+                return unavailable_answer
             for action in g.pop("after_commit", []):
                 action()
         else:

@@ -24,7 +24,7 @@ from idp.lifecycle.signin import SecondFactorOwed
 from idp.mail.message import masked
 from idp.runtime import runtime
 
-from . import feedback, passkey_ceremony, session, stash
+from . import feedback, passkey_ceremony, session, stash, throttled
 from .forms import LoginForm, NextForm, SecondFactorCodeForm
 from .passkey_forms import PasskeyAnswerForm
 
@@ -74,6 +74,8 @@ def submit_login(places: Places):
         outcome = signin.sign_in(_ctx(), username, form.password.data, session.device(), rt.now(),
                                  replacing=session.current())
     except AccountError as exc:
+        if (too_many := throttled.answer(exc, places.login)) is not None:
+            return too_many
         feedback.refuse(exc)
         return redirect(places.login, 303)
     form_session.pop(TYPED_USERNAME, None)
@@ -146,6 +148,8 @@ def submit_second_factor(places: Places):
     except AccountError as exc:
         if pending is not None:  # the password step still stands, under a new id, until its deadline
             stash.keep_once(PENDING, pending, ttl=PENDING_SECONDS)
+        if (too_many := throttled.answer(exc, places.second_factor)) is not None:
+            return too_many
         feedback.refuse(exc)
         return redirect(places.second_factor, 303)
     session.signed_in(signed)
