@@ -33,7 +33,7 @@ def test_password_sign_in_fails_closed_the_same_for_every_username(client, citiz
     for response in answers:
         assert response.status_code == 503
         assert int(response.headers["Retry-After"]) > 0
-        assert "átmenetileg nem érhető el" in response.get_data(as_text=True)
+        assert "bejelentkezés és a kódok ellenőrzése átmenetileg nem érhető el" in response.get_data(as_text=True)
     bodies = {r.get_data(as_text=True) for r in answers}
     assert len(bodies) == 1, "the answer must not tell known from unknown usernames"
     assert "Set-Cookie" not in answers[0].headers or "idp_session" not in answers[0].headers["Set-Cookie"]
