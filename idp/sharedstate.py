@@ -113,7 +113,8 @@ def _unavailable_on_redis_errors(cls):
         def wrapper(*args, **kwargs):
             try:
                 return method(*args, **kwargs)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                    redis.exceptions.ReadOnlyError) as exc:  # down, unreachable, or a replica during failover
                 raise SharedStateUnavailable(type(exc).__name__) from None
 
         return wrapper

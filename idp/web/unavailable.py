@@ -70,6 +70,11 @@ def answer(exc: BaseException) -> Response | None:
         response.status_code = 503
     else:
         message = _l("The service is temporarily unavailable. Please try again in a few moments.")
+        if dependency == "redis":  # only what checks a password or code needs it (SECURITY.md, "Faults")
+            message = _l(
+                "Signing in and checking codes are temporarily unavailable. Please try again in a few moments. "
+                "If you are already signed in, you can go on."
+            )
         response = make_response(render_template("error.html", message=message, code="503"), 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"

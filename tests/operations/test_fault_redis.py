@@ -33,7 +33,7 @@ def test_password_sign_in_fails_closed_the_same_for_every_username(client, citiz
     for response in answers:
         assert response.status_code == 503
         assert int(response.headers["Retry-After"]) > 0
-        assert "átmenetileg nem érhető el" in response.get_data(as_text=True)
+        assert "bejelentkezés és a kódok ellenőrzése átmenetileg nem érhető el" in response.get_data(as_text=True)
     bodies = {r.get_data(as_text=True) for r in answers}
     assert len(bodies) == 1, "the answer must not tell known from unknown usernames"
     assert "Set-Cookie" not in answers[0].headers or "idp_session" not in answers[0].headers["Set-Cookie"]
@@ -53,3 +53,21 @@ def test_readiness_names_redis(client):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["redis"] == "unavailable"
+
+
+def test_private_key_jwt_fails_closed_without_the_replay_cache(client, citizen, rt):
+    """The ``jti`` of a client assertion cannot be checked for replay (RFC 7523 §3): 503, not accepted."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from ..oidc.test_protocol_client_auth import assertion, exchange_with_assertion, public_jwks
+    from ..support.factories import make_client
+    from ..support.flows import Agency
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    c, _ = make_client(rt, auth_method="private_key_jwt", jwks=public_jwks(key))
+    agency = Agency(client, c, None)
+    citizen.signed_in_quickly()
+    response = exchange_with_assertion(agency, agency.get_code(), assertion(rt, c.client_id, key))
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "temporarily_unavailable"
+    assert response.headers["Retry-After"]
