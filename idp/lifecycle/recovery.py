@@ -117,6 +117,8 @@ def open_link(ctx: Context, token: str, now: datetime) -> LinkState:
 def send_code(ctx: Context, token: str, now: datetime, *, again: bool = False) -> bool:
     """An emailed Ügyfélkapu+ code for the link's account (``second_factor.send_code``)."""
     _link, account = _live(ctx, token, now)
+    if not again and second_factor.code_waiting(ctx, account, now):
+        return True  # the page shown again keeps the code already on its way
     return second_factor.send_code(ctx, account, now, again=again)
 
 

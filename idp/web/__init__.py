@@ -11,6 +11,7 @@ def register_web(app: Flask) -> None:
         registration, security, session,
     )
     from . import second_factor  # noqa: F401  (its routes join the account blueprint)
+    from . import recovery  # noqa: F401  (its routes join the auth blueprint)
 
     malformed.init_app(app)
     security.init_app(app)
