@@ -3,8 +3,8 @@ page every request answers with, the mailed link, the Ügyfélkapu+ code and the
 ``/.well-known/change-password`` (W3C "A Well-Known URL for Changing Passwords").
 
 The routes join the ``auth`` blueprint (``/recover…``). The request always ends on the same page
-with the same status (303, then 200), and the mail leaves after the answer is sent
-(``response.call_on_close``), so neither the page nor its timing says whether an account matched.
+with the same status (303, then 200), and the mail leaves from a worker thread
+(``idp.mail.deferred``), so neither the page nor its timing says whether an account matched.
 A link opened once is taken out of the address bar: its token is sealed into the form session
 (``stash``) and the browser continues at ``/recover/password``; the token never reaches a log line
 or a Referer header (``Referrer-Policy: no-referrer`` everywhere).
@@ -12,15 +12,14 @@ or a Referer header (``Referrer-Policy: no-referrer`` everywhere).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import after_this_request, redirect, render_template, url_for
+from flask import current_app, redirect, render_template, url_for
 
 from idp.accounts.errors import AccountError
 from idp.accounts.password_policy import MIN_LENGTH
 from idp.extensions import db
 from idp.lifecycle import recovery
 from idp.lifecycle.context import context_for
+from idp.mail.deferred import Deferred
 from idp.mail.message import masked
 from idp.runtime import runtime
 
@@ -28,6 +27,8 @@ from . import feedback, session, stash
 from .auth import bp
 from .forms import NextForm, RecoveryPasswordForm, RecoveryRequestForm, SecondFactorCodeForm
 
+#: Where the app keeps its ``Deferred`` (``app.extensions``).
+DEFERRED = "idp.deferred_mail"
 #: The token of the link being used, sealed in the form session (never in the address bar).
 LINK = "recovery_link"
 
@@ -36,12 +37,12 @@ def _ctx():
     return context_for(runtime(), db.session)
 
 
-def _after_response(action: Callable[[], object]) -> None:
-    """Run ``action`` once the answer has gone to the browser (the recovery mail)."""
-    @after_this_request
-    def _hook(response):
-        response.call_on_close(action)
-        return response
+def deferred_mail() -> Deferred:
+    """This process's sender of mail that must not make the answer wait (``idp.mail.deferred``)."""
+    deferred = current_app.extensions.get(DEFERRED)
+    if deferred is None:
+        deferred = current_app.extensions.setdefault(DEFERRED, Deferred())
+    return deferred
 
 
 def _token() -> str | None:
@@ -61,7 +62,7 @@ def recover():
         stash.keep("recovery_typed", {"username": (form.username.data or "")[:64]})
         return redirect(url_for("auth.recover"), 303)
     recovery.request_link(_ctx(), form.username.data, form.email.data, runtime().now(),
-                          address=session.client_address(), later=_after_response)
+                          address=session.client_address(), later=deferred_mail())
     return redirect(url_for("auth.recover_sent"), 303)
 
 

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select
 
 from idp.accounts.states import AccountState
+from idp.web.recovery import deferred_mail
 from idp.security import totp
 from idp.sessions.models import SsoSession
 
@@ -21,8 +22,13 @@ def ask(client, username: str, email: str):
     assert page.status_code == 200
     response = client.post("/recover", data={"csrf_token": csrf_of(page.get_data(as_text=True)),
                                              "username": username, "email": email})
-    response.close()  # the mail leaves once the answer is sent (call_on_close)
+    deferred_mail_of(client).wait()  # the mail leaves from a worker thread
     return response
+
+
+def deferred_mail_of(client):
+    with client.application.app_context():
+        return deferred_mail()
 
 
 def link_in(citizen: Citizen) -> str:
