@@ -49,7 +49,8 @@ class Links:
     activation_url: str
     validity_url: str
     password_url: str
-    #: The recovery page; a mailed link is ``recovery_url + "/" + token``.
+    #: The recovery page; a mailed link is ``recovery_url + "/link?token=" + token`` (a query string:
+    #: the access log records paths only, gunicorn.conf.py).
     recovery_url: str = ""
     sign_in_url: str = ""
 

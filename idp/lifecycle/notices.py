@@ -15,6 +15,8 @@ from idp.accounts.models import Account
 from .context import Context, Mail, contact_of, send
 
 PASSWORD_RECOVERED = rules.PASSWORD_RECOVERED
+PASSWORD_CHANGED = rules.PASSWORD_CHANGED
+SECOND_FACTOR_CHANGED = rules.SECOND_FACTOR_CHANGED
 NEW_DEVICE = rules.NEW_DEVICE
 
 
@@ -39,12 +41,15 @@ def note_sign_in(
 
 
 def security_change(
-    ctx: Context, account: Account, event: str, now: datetime, *, address: str = "", user_agent: str = ""
+    ctx: Context, account: Account, event: str, now: datetime, *, address: str = "", user_agent: str = "",
+    mail: Mail | None = None,
 ) -> bool:
-    """After the commit: tell the citizen of a security change when due; whether the mail went."""
+    """After the commit: tell the citizen of a security change when due; whether the mail went.
+    ``mail``: the change's own mail where it has one (``password_changed``, ``second_factor_changed``),
+    else the security notice."""
     if not rules.is_due(event, account, now):
         return False
-    return send(ctx.notifier, _mail(ctx, account, event, now, address, user_agent))
+    return send(ctx.notifier, mail or _mail(ctx, account, event, now, address, user_agent))
 
 
 def deliver(ctx: Context, mail: Mail | None) -> bool:

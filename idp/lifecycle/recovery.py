@@ -74,7 +74,7 @@ def request_link(
         if route_taken == Route.LINK:
             issued = rules.issue(ctx.session, account, now, ctx.recovery)
             mail = Mail(contact_of(account), "recovery_link",
-                        {"url": f"{ctx.links.recovery_url}/{issued.token}", "valid_until": issued.expires_at})
+                        {"url": f"{ctx.links.recovery_url}/link?token={issued.token}", "valid_until": issued.expires_at})
         elif route_taken == Route.ACTIVATION:
             mail = Mail(contact_of(account), "recovery_activation", {
                 "awaiting": account.activated_at is None, "activation_url": ctx.links.activation_url,

@@ -5,14 +5,15 @@ page every request answers with, the mailed link, the Ügyfélkapu+ code and the
 The routes join the ``auth`` blueprint (``/recover…``). The request always ends on the same page
 with the same status (303, then 200), and the mail leaves from a worker thread
 (``idp.mail.deferred``), so neither the page nor its timing says whether an account matched.
-A link opened once is taken out of the address bar: its token is sealed into the form session
+A link (``/recover/link?token=…``: a query string, which the access log leaves out) is taken out
+of the address bar: its token is sealed into the form session
 (``stash``) and the browser continues at ``/recover/password``; the token never reaches a log line
 or a Referer header (``Referrer-Policy: no-referrer`` everywhere).
 """
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, url_for
+from flask import current_app, redirect, render_template, request, url_for
 
 from idp.accounts.errors import AccountError
 from idp.accounts.password_policy import MIN_LENGTH
@@ -72,9 +73,11 @@ def recover_sent():
     return render_template("recover_sent.html", minutes=minutes)
 
 
-@bp.get("/recover/<token>")
-def recover_link(token: str):
-    """The mailed link: checked, then continued without the token in the address."""
+@bp.get("/recover/link")
+def recover_link():
+    """The mailed link (its token in the query string, which the access log leaves out): checked,
+    then continued without the token in the address."""
+    token = request.args.get("token", "")
     try:
         recovery.open_link(_ctx(), token, runtime().now())
     except AccountError as exc:

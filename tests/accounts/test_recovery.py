@@ -37,7 +37,7 @@ def ctx(rt, db, mail):
 
 
 def token_of(mail: RecordingNotifier) -> str:
-    return mail.of("recovery_link")[-1].context["url"].rsplit("/", 1)[1]
+    return mail.of("recovery_link")[-1].context["url"].split("token=", 1)[1]
 
 
 def events(db, name: str) -> list[AuditEvent]:

@@ -36,7 +36,7 @@ pytestmark = [
 ]
 
 SUBMIT = "main form.card button[type=submit]"
-LINK = re.compile(r"(http://\S+/recover/[A-Za-z0-9_-]{40,})")
+LINK = re.compile(r"(http://\S+/recover/link\?token=[A-Za-z0-9_-]{40,})")
 
 
 @pytest.fixture

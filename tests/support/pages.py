@@ -86,7 +86,7 @@ def _recovery_links(rt, site: Site) -> None:
     secret = second_factor.begin_enrolment(ctx, guarded)
     second_factor.confirm_enrolment(ctx, guarded, totp.code_at(secret, rt.now()), rt.now())
     for who, account in (("forgetful", plain), ("forgetful_plus", guarded)):
-        site.recovery_links[who] = f"/recover/{rules.issue(db.session, account, rt.now(), ctx.recovery).token}"
+        site.recovery_links[who] = f"/recover/link?token={rules.issue(db.session, account, rt.now(), ctx.recovery).token}"
     db.session.commit()
 
 
