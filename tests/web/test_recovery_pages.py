@@ -150,3 +150,15 @@ def test_no_recovery_token_or_password_reaches_the_logs(client, rt, citizen, cap
     set_password(client)
     token = link.split("token=", 1)[1]
     assert token not in caplog.text and NEW_PASSWORD not in caplog.text
+
+
+def test_with_the_emailed_code_the_code_is_mailed_and_comes_first(client, rt, citizen):
+    citizen.with_email_factor()
+    ask(client, citizen.account.username, citizen.account.email)
+    page = follow_link(client, citizen)
+    html = page.get_data(as_text=True)
+    assert 'autocomplete="one-time-code"' in html and "new-password" not in html
+    code = citizen.emailed_code()
+    assert client.post("/recover/code", data={"csrf_token": csrf_of(html), "code": code}).headers["Location"] == "/recover/password"
+    assert set_password(client).headers["Location"] == "/login"
+    assert citizen.sign_in(NEW_PASSWORD).headers["Location"] == "/login/second-factor"  # Ügyfélkapu+ stays on
