@@ -55,7 +55,7 @@ class LinkState:
         return f"<LinkState account={self.account.id} factor_owed={self.factor_owed}>"
 
 
-def _now(fn: Callable[[], object]) -> None:
+def _at_once(fn: Callable[[], object]) -> None:
     fn()
 
 
@@ -77,7 +77,7 @@ def request_link(
                         {"url": f"{ctx.links.recovery_url}/link?token={issued.token}", "valid_until": issued.expires_at})
         elif route_taken == Route.ACTIVATION:
             mail = Mail(contact_of(account), "recovery_activation", {
-                "awaiting": account.activated_at is None, "activation_url": ctx.links.activation_url,
+                "awaiting": account.state is AccountState.AWAITING_ACTIVATION, "activation_url": ctx.links.activation_url,
                 "sign_in_url": ctx.links.sign_in_url,
             })
         elif route_taken == Route.OFFICE:
@@ -89,7 +89,7 @@ def request_link(
             matched.id if matched is not None else None, outcome=route_taken,
         )
     if mail is not None:
-        (later or _now)(lambda: send(ctx.notifier, mail))
+        (later or _at_once)(lambda: send(ctx.notifier, mail))
 
 
 def _within_limits(ctx: Context, username: str, address: str) -> bool:
