@@ -1,7 +1,9 @@
 """Every table, imported once so the metadata (and migrations) see them all."""
 
+from idp.accounts.devices import KnownDevice
 from idp.accounts.models import Account
 from idp.accounts.passkey_records import Passkey
+from idp.accounts.recovery import RecoveryLink
 from idp.accounts.records import ActivationCode, EmailCode, RecoveryCode, Reminder
 from idp.audit import AuditEvent
 from idp.clients.models import Client, InitialAccessToken
@@ -19,11 +21,13 @@ __all__ = [
     "Consent",
     "EmailCode",
     "InitialAccessToken",
+    "KnownDevice",
     "Interaction",
     "Office",
     "Officer",
     "Passkey",
     "RecoveryCode",
+    "RecoveryLink",
     "Reminder",
     "SsoSession",
     "Token",

@@ -349,6 +349,28 @@ class PolicySettings:
 
 
 @dataclass
+class RecoverySettings:
+    link_minutes: int = field(
+        default=30,
+        metadata=_doc(
+            "Minutes a mailed password-recovery link works (once). NIST SP 800-63B §6.1.2.3 leaves the "
+            "time to the verifier; short, because the link stands in for the password."
+        ),
+    )
+    requests_per_account: int = field(
+        default=3,
+        metadata=_doc(
+            "Recovery requests per username in the window that may send a mail; more are answered the "
+            "same way and send nothing."
+        ),
+    )
+    requests_per_address: int = field(
+        default=20, metadata=_doc("Recovery requests per network address in the window that may send a mail.")
+    )
+    window_seconds: int = field(default=3600, metadata=_doc("The window of the recovery request limits."))
+
+
+@dataclass
 class MailSettings:
     backend: str = field(
         default="outbox",
@@ -412,6 +434,7 @@ class Settings:
     policy: PolicySettings = field(default_factory=PolicySettings)
     assurance: AssuranceSettings = field(default_factory=AssuranceSettings)
     passkeys: PasskeySettings = field(default_factory=PasskeySettings)
+    recovery: RecoverySettings = field(default_factory=RecoverySettings)
     mail: MailSettings = field(default_factory=MailSettings)
 
     @property
@@ -563,6 +586,11 @@ def _validate(s: Settings) -> None:
         raise SettingsError("logout.backchannel_retry_seconds", "every wait must be positive")
     if not 1 <= s.tokens.pushed_request_seconds <= 90:
         raise SettingsError("tokens.pushed_request_seconds", "must be between 1 and 90 (RFC 9126 §2.2)")
+    if not 5 <= s.recovery.link_minutes <= 24 * 60:
+        raise SettingsError("recovery.link_minutes", "must be between 5 and 1440")
+    for key in ("requests_per_account", "requests_per_address", "window_seconds"):
+        if getattr(s.recovery, key) <= 0:
+            raise SettingsError(f"recovery.{key}", "must be positive")
     if not 60 <= s.session.interaction_seconds <= 3600:
         raise SettingsError("session.interaction_seconds", "must be between 60 and 3600")
     if s.session.idle_seconds <= 0 or s.session.absolute_seconds < s.session.idle_seconds:

@@ -12,6 +12,8 @@ and renders the result or the ``AccountError`` reason.
 * ``citizen``: ``activate``, ``change_password``, ``extend_validity``
 * ``office``: ``sign_in_officer``, ``change_data``, ``delete_account``, ``reactivate``
   (and ``context.find_account``)
+* ``recovery``: ``request_link``, ``open_link``, ``send_code``, ``prove_factor``, ``reset_password``
+* ``notices``: ``note_sign_in``, ``security_change`` (``idp.accounts.notices`` decides when)
 * ``jobs``: ``run_jobs`` (reminders, lapse, expiry), for ``idp jobs run``
 
 Ending an account's access (sessions, tokens, codes, consents) is ``access``;

@@ -19,6 +19,8 @@ from typing import Protocol
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from idp.accounts import recovery
+from idp.accounts.devices import KnownDevice
 from idp.authorizations import logout, tokens
 from idp.authorizations.models import AuthorizationCode, Consent
 from idp.sessions import service as sessions
@@ -75,6 +77,9 @@ def end_access(session: Session, account_id: int, now: datetime, reason: str) ->
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(Consent).where(Consent.account_id == account_id).execution_options(synchronize_session=False))
+    # The browsers it signed in from and its recovery links go with it (issue 12).
+    session.execute(delete(KnownDevice).where(KnownDevice.account_id == account_id).execution_options(synchronize_session=False))
+    recovery.revoke_all(session, account_id, now)
     return ended
 
 

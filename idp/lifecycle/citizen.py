@@ -21,6 +21,7 @@ from idp.clients.models import Client
 from idp.authorizations import consent, logout, tokens
 from idp.sessions.models import SsoSession
 
+from . import notices
 from .access import EndedAccess, announce_logout, end_sessions
 from .context import Context, Mail, citizen_actor, contact_of, send, transaction
 from .throttling import guarded, password_key
@@ -74,10 +75,9 @@ def change_password(
     if ended is not None:
         announce_logout(ended, ctx.logout)
     if first:
-        mail = Mail(contact_of(account), "registration_completed", {"valid_until": account.valid_until})
-    else:
-        mail = Mail(contact_of(account), "password_changed", {"when": now})
-    return send(ctx.notifier, mail)
+        return send(ctx.notifier, Mail(contact_of(account), "registration_completed", {"valid_until": account.valid_until}))
+    return notices.security_change(ctx, account, notices.PASSWORD_CHANGED, now, address=address,
+                                   mail=Mail(contact_of(account), "password_changed", {"when": now}))
 
 
 def extend_validity(ctx: Context, account: Account, now: datetime) -> datetime:

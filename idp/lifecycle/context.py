@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -21,11 +22,13 @@ from idp.accounts.assurance import AssurancePolicy
 from idp.accounts.errors import AccountError
 from idp.accounts.models import Account
 from idp.accounts.policy import ValidityPolicy
+from idp.accounts.recovery import RecoveryPolicy
 from idp.audit import CITIZEN, OFFICER, Actor
 from idp.offices.models import Officer
 from idp.security.passwords import Passwords
 from idp.security.sealing import Sealer
 from idp.security.secrets import KeyedDigest
+from idp.sessions.request_limit import RequestLimit
 
 log = logging.getLogger("idp.lifecycle")
 
@@ -33,6 +36,8 @@ log = logging.getLogger("idp.lifecycle")
 ACTIVATION_PATH = "/activate"
 VALIDITY_PATH = "/account/validity"
 PASSWORD_PATH = "/account/password"
+RECOVERY_PATH = "/recover"
+SIGN_IN_PATH = "/login"
 
 
 class Notifier(Protocol):
@@ -44,11 +49,16 @@ class Links:
     activation_url: str
     validity_url: str
     password_url: str
+    #: The recovery page; a mailed link is ``recovery_url + "/link?token=" + token`` (a query string:
+    #: the access log records paths only, gunicorn.conf.py).
+    recovery_url: str = ""
+    sign_in_url: str = ""
 
     @classmethod
     def under(cls, base_url: str) -> Links:
         base = base_url.rstrip("/")
-        return cls(base + ACTIVATION_PATH, base + VALIDITY_PATH, base + PASSWORD_PATH)
+        return cls(base + ACTIVATION_PATH, base + VALIDITY_PATH, base + PASSWORD_PATH, base + RECOVERY_PATH,
+                   base + SIGN_IN_PATH)
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,10 @@ class Context:
     electronic_office_code: str = ""
     #: Slows down and refuses repeated failed checks of a password or code (``idp.sessions.throttle``).
     throttle: Any = None
+    #: Account recovery: the link's lifetime and the request limits (``[recovery]``).
+    recovery: RecoveryPolicy = field(default_factory=RecoveryPolicy)
+    #: Counts recovery requests per account and per address (``idp.sessions.request_limit``).
+    recovery_limit: Any = None
 
 
 def context_for(rt, session: Session, notifier: Notifier | None = None) -> Context:
@@ -104,6 +118,18 @@ def context_for(rt, session: Session, notifier: Notifier | None = None) -> Conte
         throttle=rt.throttle,
         assurance=rt.assurance,
         electronic_office_code=rt.settings.policy.electronic_registration_office,
+        recovery=recovery_policy(rt.settings),
+        recovery_limit=RequestLimit(rt.shared),
+    )
+
+
+def recovery_policy(settings) -> RecoveryPolicy:
+    r = settings.recovery
+    return RecoveryPolicy(
+        link_lifetime=timedelta(minutes=r.link_minutes),
+        per_account=r.requests_per_account,
+        per_address=r.requests_per_address,
+        window=timedelta(seconds=r.window_seconds),
     )
 
 

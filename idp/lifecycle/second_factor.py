@@ -28,6 +28,7 @@ from idp.accounts import second_factor as rules
 from idp.accounts.errors import AccountError
 from idp.accounts.models import Account
 
+from . import notices
 from .context import Context, Mail, citizen_actor, contact_of, send, transaction
 from .throttling import code_key, guarded
 
@@ -60,7 +61,7 @@ def _checked(ctx: Context) -> Iterator[None]:
 def _tell(ctx: Context, account: Account, change: str, now: datetime) -> bool:
     mail = Mail(contact_of(account), "second_factor_changed",
                 {"change": change, "method": rules.method_of(account), "when": now})
-    return send(ctx.notifier, mail)
+    return notices.security_change(ctx, account, notices.SECOND_FACTOR_CHANGED, now, mail=mail)
 
 
 def _record(ctx: Context, account: Account, event: str, now: datetime, **details) -> None:

@@ -26,7 +26,7 @@ from idp.accounts.models import Account
 from idp.sessions import service as sessions
 from idp.sessions.models import SsoSession
 
-from . import second_factor
+from . import notices, second_factor
 from .access import announce_logout, end_sessions
 from .context import Context, transaction
 from .throttling import code_key, guarded
@@ -38,6 +38,8 @@ class Device:
 
     address: str = ""
     user_agent: str = ""
+    #: The browser's long-lived device cookie (``idp.accounts.devices``); empty: not told apart.
+    browser: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,11 @@ def begin(
         sso, secret = sessions.start(
             ctx.session, account, now, amr, assurance.level_for(amr, ctx.assurance), device.address, device.user_agent
         )
+        notice = notices.note_sign_in(ctx, account, device.browser, now, address=device.address,
+                                      user_agent=device.user_agent) if device.browser else None
     if ended is not None:
         announce_logout(ended, ctx.logout)
+    notices.deliver(ctx, notice)
     return SignedIn(account, sso, secret)
 
 

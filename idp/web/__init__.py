@@ -12,6 +12,7 @@ def register_web(app: Flask) -> None:
     )
     from . import second_factor  # noqa: F401  (its routes join the account blueprint)
     from . import passkey_settings  # noqa: F401  (its routes join the account blueprint)
+    from . import recovery  # noqa: F401  (its routes join the auth blueprint)
 
     malformed.init_app(app)
     security.init_app(app)

@@ -82,8 +82,3 @@ def logout():
 def signed_out():
     return render_template("logged_out.html", client=None)
 
-
-@bp.get("/recover")
-def recover():
-    """Where a citizen who forgot the password learns what to do."""
-    return render_template("recover.html")

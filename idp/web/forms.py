@@ -78,3 +78,24 @@ class EndSessionForm(FlaskForm):
 
 class WithdrawConsentForm(FlaskForm):
     client_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class RecoveryRequestForm(FlaskForm):
+    """A forgotten password: the username and the account's email address (shape only)."""
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    email = StringField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
+
+    INPUTS = ("username", "email")
+
+
+class RecoveryPasswordForm(FlaskForm):
+    """The new password behind a recovery link."""
+
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two new passwords differ."))],
+    )
+
+    INPUTS = ("new_password", "confirm_password")

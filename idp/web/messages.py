@@ -207,6 +207,10 @@ REASONS = {
     "reactivation_not_needed": _l("This account does not need reactivation."),
     "sign_in_throttled": _l("Too many unsuccessful attempts. Please wait %(seconds)s seconds and try again."),
     "office_session_ended": _l("Your office console session has ended. Please sign in again."),
+    "recovery_link_invalid": _l(
+        "This link no longer works: it was used already, a newer one was sent, or its time ran out. Ask for a new one below."
+    ),
+    "recovery_factor_owed": _l("First type your Ügyfélkapu+ code."),
 }
 
 GENERIC = _l("The request could not be completed. Please check the data and try again.")
@@ -271,6 +275,9 @@ GENERIC_PROTOCOL = _l("The agency's sign-in request cannot be processed.")
 #: Confirmations after a form.
 DONE = {
     "password_changed": _l("Your password has been changed."),
+    "password_recovered": _l(
+        "Your new password is set. You have been signed out everywhere: sign in with the new password."
+    ),
     "second_factor_enrolled": _l("Ügyfélkapu+ is on: from now on you sign in with a code from your authenticator app."),
     "second_factor_removed": _l("Ügyfélkapu+ is off."),
     "second_factor_email_on": _l("Ügyfélkapu+ is on: from now on you sign in with a code we send you by email."),

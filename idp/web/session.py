@@ -53,7 +53,25 @@ def client_address() -> str:
 
 
 def device() -> Device:
-    return Device(client_address(), request.headers.get("User-Agent", ""))
+    return Device(client_address(), request.headers.get("User-Agent", ""), device_cookie())
+
+
+#: How long a browser keeps its device cookie (browsers cap a cookie's life at 400 days).
+DEVICE_COOKIE_SECONDS = 400 * 86400
+
+
+def _device_cookie_name() -> str:
+    return "__Host-idp_device" if runtime().settings.is_https else "idp_device"
+
+
+def device_cookie() -> str:
+    """This browser's long-lived device value (``idp.accounts.devices``: a sign-in from a browser the
+    account has not used is told to the citizen); a new one, set on the response, when it has none."""
+    value = g.get("device") or request.cookies.get(_device_cookie_name())
+    if value and 32 <= len(value) <= 128:
+        return value
+    g.device = g.set_device_cookie = new_browser_secret()
+    return g.device
 
 
 def signed_in(result: SignedIn) -> SsoSession:
@@ -84,6 +102,12 @@ def end_sessions(account_id: int, reason: str, *, only=None, keep: str | None = 
     if ended.notices:
         after_commit(lambda: access.announce_logout(ended, rt.logout))
     return ended
+
+
+def forget_current() -> None:
+    """This browser's session was ended by a verb (a recovered password): drop its cookie."""
+    g.sso = None
+    g.clear_session_cookie = True
 
 
 def end_current(reason: str) -> SsoSession | None:
@@ -121,6 +145,10 @@ def apply_cookie(response: Response) -> Response:
         response.set_cookie(name, secret, httponly=True, secure=secure, samesite="Lax", path="/")
     elif g.get("clear_session_cookie"):
         response.delete_cookie(name, httponly=True, secure=secure, samesite="Lax", path="/")
+    known = g.get("set_device_cookie")
+    if known:
+        response.set_cookie(_device_cookie_name(), known, max_age=DEVICE_COOKIE_SECONDS, httponly=True, secure=secure,
+                            samesite="Lax", path="/")
     binding = g.get("set_browser_cookie")
     if binding:
         response.set_cookie(_browser_cookie_name(), binding, httponly=True, secure=secure, samesite="Lax", path="/")

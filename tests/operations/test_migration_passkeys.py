@@ -19,7 +19,7 @@ def test_the_passkey_table_comes_and_goes_with_its_migration(tmp_path, keys_dir)
         engine = create_engine(url)
         columns = {c["name"] for c in inspect(engine).get_columns("passkey")}
         unique = inspect(engine).get_unique_constraints("passkey")
-        downgrade(directory=str(MIGRATIONS), revision="0009")
+        downgrade(directory=str(MIGRATIONS), revision="0010_recovery")
         after = inspect(create_engine(url)).get_table_names()
         engine.dispose()
         db.engine.dispose()

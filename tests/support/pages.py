@@ -36,6 +36,8 @@ class Site:
     clients: dict[str, str]  # agency key -> client_id
     cookie_name: str
     cookies: dict[str, str] = field(default_factory=dict)  # who -> session cookie secret
+    #: Live recovery links (``/recover/<token>``) by who: opening one does not use it up.
+    recovery_links: dict[str, str] = field(default_factory=dict)
 
     def authorize_url(self, agency: str, **extra) -> str:
         _verifier, challenge = pkce_pair()
@@ -67,7 +69,25 @@ def seed_site(rt, base: str) -> Site:
         _sso, secret = sessions.start(db.session, account, rt.now(), pwd, assurance.level_for(pwd, rt.assurance))
         site.cookies[who] = secret
     db.session.commit()
+    _recovery_links(rt, site)
     return site
+
+
+def _recovery_links(rt, site: Site) -> None:
+    """A forgetful citizen without Ügyfélkapu+ and one with an authenticator, each with a live link."""
+    from idp.accounts import recovery as rules
+    from idp.lifecycle import second_factor
+    from idp.lifecycle.context import context_for
+    from idp.security import totp
+
+    ctx = context_for(rt, db.session)
+    plain = make_account(rt, username="feledekeny.anna", family_name="Feledékeny", given_name="Anna")
+    guarded = make_account(rt, username="ovatos.bela", family_name="Óvatos", given_name="Béla")
+    secret = second_factor.begin_enrolment(ctx, guarded)
+    second_factor.confirm_enrolment(ctx, guarded, totp.code_at(secret, rt.now()), rt.now())
+    for who, account in (("forgetful", plain), ("forgetful_plus", guarded)):
+        site.recovery_links[who] = f"/recover/link?token={rules.issue(db.session, account, rt.now(), ctx.recovery).token}"
+    db.session.commit()
 
 
 def _submit_login_empty(page) -> None:
@@ -129,6 +149,13 @@ PAGES = (
     Page("activate", lambda s: "/activate", "#code", main=False),
     Page("activate-error", lambda s: "/activate", ".flash-error", then=_submit_login_empty, main=False),
     Page("validity", lambda s: "/account/validity", "#valid-until", who="citizen", main=False),
+    # Recovering a forgotten password (issue 12): the request, its error, the one answer, the
+    # Ügyfélkapu+ code behind a link, the new password behind a link.
+    Page("recover", lambda s: "/recover", "#email"),
+    Page("recover-error", lambda s: "/recover", "[aria-invalid=true]", then=_submit_login_empty, main=False),
+    Page("recover-sent", lambda s: "/recover/sent", "main a[href='/recover']", main=False),
+    Page("recover-code", lambda s: s.recovery_links["forgetful_plus"], "#code", main=False),
+    Page("recover-password", lambda s: s.recovery_links["forgetful"], "#new_password", main=False),
     # Ügyfélkapu+: the choice between an authenticator app and a code by email.
     Page("second-factor", lambda s: "/account/second-factor", "#secret", who="citizen", main=False),
     Page("office-sign-in", lambda s: "/office/sign-in", "#code", main=False),

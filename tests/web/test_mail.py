@@ -48,6 +48,13 @@ CONTEXTS = {
     "password_changed": {"name": NAME, "when": NOW},
     "second_factor_code": {"name": NAME, "code": "042917", "valid_until": datetime(2026, 1, 15, 9, 10, tzinfo=UTC)},
     "second_factor_changed": {"name": NAME, "change": "method_changed", "method": "email", "when": NOW},
+    "recovery_link": {"name": NAME, "url": "https://idp.example.gov.hu/recover/abc", "valid_until": NOW},
+    "recovery_activation": {"name": NAME, "awaiting": True, "activation_url": "https://idp.example.gov.hu/activate",
+                            "sign_in_url": "https://idp.example.gov.hu/login"},
+    "recovery_office": {"name": NAME, "verify": False},
+    "security_notice": {"name": NAME, "event": "new_device", "when": NOW, "browser": "Firefox 128", "system": "Windows",
+                        "address": "192.0.2.1", "password_url": "https://idp.example.gov.hu/account/password",
+                        "recovery_url": "https://idp.example.gov.hu/recover"},
 }
 
 

@@ -12,7 +12,7 @@ import idp.storage  # noqa: F401  (column types used by autogenerate)
 
 # revision identifiers, used by Alembic.
 revision = '0011_passkeys'
-down_revision = '0009'
+down_revision = '0010_recovery'
 branch_labels = None
 depends_on = None
 
