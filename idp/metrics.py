@@ -24,7 +24,9 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, write_to_textfile,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -128,11 +130,27 @@ def job_run(summary: dict, finished_at: float) -> None:
     JOB_RUNS.labels("true" if summary.get("dry_run") else "false").inc()
     if summary.get("dry_run"):
         return
-    for action, key in (("reminded", "reminders"), ("lapsed", "lapsed"), ("expired", "expired"),
-                        ("skipped", "skipped"), ("failed", "failed")):
+    for action, key in JOB_ACTIONS:
         if summary.get(key):
             JOB_ITEMS.labels(action).inc(summary[key])
     JOB_LAST_RUN.set(finished_at)
+
+
+JOB_ACTIONS = (("reminded", "reminders"), ("lapsed", "lapsed"), ("expired", "expired"), ("skipped", "skipped"),
+               ("failed", "failed"))
+
+
+def write_job_textfile(path: str, summary: dict, finished_at: float) -> None:
+    """What one run from cron did, for node_exporter's textfile collector (written atomically):
+    ``idp_job_last_run_items{action}`` and ``idp_job_last_run_finished_timestamp_seconds``."""
+    registry = CollectorRegistry()
+    items = Gauge("idp_job_last_run_items", "What the last run of the scheduled jobs did, by action.", ["action"],
+                  registry=registry)
+    for action, key in JOB_ACTIONS:
+        items.labels(action).set(summary.get(key) or 0)
+    Gauge("idp_job_last_run_finished_timestamp_seconds", "When the last run of the scheduled jobs finished.",
+          registry=registry).set(finished_at)
+    write_to_textfile(path, registry)
 
 
 def observe_request(method: str, endpoint: str, status: int, seconds: float) -> None:

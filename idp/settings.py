@@ -416,6 +416,14 @@ class MetricsSettings:
             secret=True,
         ),
     )
+    jobs_textfile: str = field(
+        default="",
+        metadata=_doc(
+            "File where `idp jobs run` (a separate process, from cron) writes what its run did, in the "
+            "Prometheus text format, for node_exporter's textfile collector (e.g. "
+            "/var/lib/node_exporter/textfile/idp_jobs.prom; written atomically). Empty: not written."
+        ),
+    )
 
 
 @dataclass
@@ -637,6 +645,8 @@ def _validate_metrics(m: MetricsSettings) -> None:
             ipaddress.ip_network(value, strict=False)
         except ValueError:
             raise SettingsError("metrics.allow_from", f"not an address or network: {value!r}") from None
+    if not m.allow_from and not m.token:
+        raise SettingsError("metrics.allow_from", "empty and no metrics.token: /metrics would be open to anyone")
     if m.token and len(m.token) < 32:
         raise SettingsError("metrics.token", "shorter than 32 characters (set IDP_METRICS_TOKEN)")
 

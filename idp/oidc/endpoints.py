@@ -17,12 +17,12 @@ from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 
 from idp import logs
-from idp.accounts import gate
 from idp.accounts.models import Account
 from idp.clients.models import Client
 from idp.extensions import db
 
 from . import claims as claim_rules
+from .checkpoint import judged
 from idp.authorizations import releases, tokens
 from .grants import TOKEN_AUTH_METHODS
 from idp.authorizations.models import Token
@@ -72,7 +72,7 @@ class GatedBearerValidator(BearerTokenValidator):
             token is None
             or not tokens.access_is_active(token.row, now)
             or not token.client.is_active
-            or not gate.evaluate(token.account, now, self.runtime.policy).allowed
+            or not judged(token.account, now, self.runtime.policy, "userinfo").allowed
         ):
             raise InvalidTokenError()
         if self.scope_insufficient(token.get_scope(), scopes):
@@ -134,7 +134,7 @@ class Introspection(IntrospectionEndpoint):
         if not active:
             return {"active": False}
         client, account, consented = tokens.holder_of(db.session, token)
-        if not gate.evaluate(account, now, rt.policy).allowed:
+        if not judged(account, now, rt.policy, "introspection").allowed:
             return {"active": False}
         expires = token.refresh_expires_at if kind == "refresh_token" else token.access_expires_at
         return {

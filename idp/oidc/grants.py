@@ -18,12 +18,13 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
-from idp.accounts import gate
+from idp import metrics
 from idp.accounts.models import Account
 from idp.clients import scopes as sc
 from idp.extensions import db
 
 from . import claims as claim_rules
+from .checkpoint import judged
 from idp.authorizations import releases, tokens
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -119,7 +120,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("The authorization code was already used.")
         self.request.family_id = family_id
         account = self.request.code_account  # loaded with the code, one statement fewer
-        if not gate.evaluate(account, now, rt.policy).allowed:
+        if not judged(account, now, rt.policy, "token").allowed:
             raise InvalidGrantError("The account cannot be used for e-government services now.")
         return claim_rules.Subject(account, self.request.client, self.request.consented)
 
@@ -157,7 +158,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             tokens.revoke_family(db.session, refresh_token.family_id, now)
             raise InvalidGrantError("The refresh token was already used.")
         account = db.session.get(Account, refresh_token.account_id)
-        if not gate.evaluate(account, now, rt.policy).allowed:
+        if not judged(account, now, rt.policy, "refresh").allowed:
             raise InvalidGrantError("The account cannot be used for e-government services now.")
         return claim_rules.Subject(account, self.request.client)
 
@@ -179,6 +180,12 @@ class OpenIDConnect(OpenIDCode):
         grant.register_hook("after_create_token_response", self.process_token)
         if is_openid_scope(grant.request.payload.scope):
             grant.register_hook("after_validate_authorization_request_payload", self.validate_openid_authorization_request)
+
+    def process_token(self, grant, response):
+        token = super().process_token(grant, response)
+        if "id_token" in token:
+            metrics.issued("id_token", grant.request.payload.grant_type or "", grant.request.client.client_id)
+        return token
 
     def exists_nonce(self, nonce, request):
         return tokens.nonce_used(db.session, request.client.id, nonce)

@@ -16,7 +16,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from idp import logs
+from idp import logs, metrics
 from idp.clients import service as clients
 from idp.clients.remote import Fetcher
 from idp.extensions import db
@@ -81,6 +81,10 @@ class IdpAuthorizationServer(AuthorizationServer):
             acr=acr,
             amr=amr,
         )
+        grant = request.payload.grant_type or ""
+        metrics.issued("access_token", grant, request.client.client_id)
+        if token.get("refresh_token"):
+            metrics.issued("refresh_token", grant, request.client.client_id)
 
     def send_signal(self, name, *args, **kwargs):
         """Authlib's blinker signals are not used."""

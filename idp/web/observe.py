@@ -10,13 +10,17 @@ error handler or another middleware answered):
   ``/interaction/<uid>``, never the path: paths and queries can carry codes and hints),
   status, duration in milliseconds, and the agency's ``client_id`` once the Authlib
   edge knows it; never a header, a query or a body;
-- observes the request latency per endpoint (``idp.metrics``).
+- observes the request latency per endpoint (``idp.metrics``);
+- counts every OAuth / OpenID Connect error answer by endpoint and error code, wherever it
+  was made (Authlib, a view, an error handler): a JSON body with ``error``, or a redirect
+  to an agency whose query or fragment carries ``error``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, request
 
@@ -61,8 +65,27 @@ class Observe:
             logs.clear()
 
 
+def _protocol_error(response) -> str | None:
+    if response.status_code >= 400 and response.is_json:
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            return body["error"]
+    elif response.status_code in (302, 303) and "error=" in response.headers.get("Location", ""):
+        parts = urlsplit(response.headers["Location"])
+        found = parse_qs(parts.query).get("error") or parse_qs(parts.fragment).get("error")
+        return found[0] if found else None
+    return None
+
+
 def init_app(app: Flask) -> None:
     """Call last: the middleware must wrap every other one."""
+
+    @app.after_request
+    def _count_protocol_errors(response):
+        error = _protocol_error(response)
+        if error is not None:
+            metrics.protocol_error(request.url_rule.rule if request.url_rule else "unmatched", error)
+        return response
 
     @app.teardown_request
     def _route(exc):
