@@ -18,11 +18,25 @@ gunicorn starts, and a dead worker's live values are dropped (``child_exit``).
 
 import os
 import shutil
+import sys
 import tempfile
 
 from gunicorn.glogging import Logger
 
-from idp import logs
+# Before anything imports idp (and so prometheus_client's metrics, which create their files); a
+# configuration reload (HUP) reads this file again and must not empty the folder of live workers.
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="idp-metrics-")
+if not os.environ.get("IDP_METRICS_DIR_READY"):
+    os.environ["IDP_METRICS_DIR_READY"] = "1"
+    _folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(_folder, exist_ok=True)
+    for _name in os.listdir(_folder):  # values of a previous run are not this run's
+        if _name.endswith(".db"):
+            os.remove(os.path.join(_folder, _name))
+
+from idp import logs  # noqa: E402  (after PROMETHEUS_MULTIPROC_DIR is set)
 
 bind = os.environ.get("IDP_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("IDP_WORKERS", "2"))
@@ -31,8 +45,12 @@ threads = int(os.environ.get("IDP_THREADS", "4"))
 timeout = 30
 # SIGTERM: stop accepting, let the requests in flight finish for up to this long, then exit.
 graceful_timeout = 30
-# Each worker imports the app (and its signing keys) once after fork.
-preload_app = False
+# The master builds the application (imports, settings, signing keys, the argon2 calibration hash)
+# once, before it opens the port, and forks ready workers: the port accepts nothing until the
+# application is importable (a broken one never opens it), and a restarted worker answers at once
+# instead of hanging its first connections for seconds. The master opens no database connection;
+# post_fork drops any pooled one anyway. A new version needs a restart (or USR2), not HUP.
+preload_app = True
 errorlog = "-"
 accesslog = None
 forwarded_allow_ips = os.environ.get("IDP_FORWARDED_ALLOW_IPS", "127.0.0.1")
@@ -53,17 +71,16 @@ class JsonLogger(Logger):
 
 logger_class = JsonLogger
 
-_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _own_metrics_dir:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="idp-metrics-")
 
+def post_fork(server, worker):
+    wsgi = sys.modules.get("idp.wsgi")
+    if wsgi is None:  # not preloaded: the worker builds its own
+        return
+    from idp.extensions import db
 
-def on_starting(server):
-    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    os.makedirs(folder, exist_ok=True)
-    for name in os.listdir(folder):  # values of a previous run are not this run's
-        if name.endswith(".db"):
-            os.remove(os.path.join(folder, name))
+    with wsgi.app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)  # connections are never shared across processes
 
 
 def child_exit(server, worker):
