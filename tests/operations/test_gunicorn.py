@@ -64,8 +64,9 @@ def test_a_broken_application_never_opens_the_port(_schema, database_url, keys_d
 
 def test_sigterm_lets_the_request_in_flight_finish_and_logs_are_json(_schema, database_url, keys_dir, tmp_path):
     port = free_port()
+    mark = tmp_path / "slow-request-began"
     log = open(tmp_path / "gunicorn.log", "w")
-    process = start(environment(database_url, keys_dir, tmp_path, port), log=log)
+    process = start(environment(database_url, keys_dir, tmp_path, port, IDP_TEST_SLOW_MARK=str(mark)), log=log)
     try:
         for _ in range(1200):  # the port opens once the application is built, and then it answers
             if accepts(port):
@@ -86,10 +87,10 @@ def test_sigterm_lets_the_request_in_flight_finish_and_logs_are_json(_schema, da
 
         thread = threading.Thread(target=slow)
         thread.start()
-        deadline = time.monotonic() + 10
-        while (tmp_path / "gunicorn.log").read_text().count("idp.access") < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the first request is logged; the slow one is now in the worker
-        time.sleep(0.5)
+        deadline = time.monotonic() + 20
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert mark.exists()
         process.send_signal(signal.SIGTERM)
         thread.join(timeout=30)
         assert answer.get("status") == 200 and answer["body"]["issuer"] == f"http://127.0.0.1:{port}"
