@@ -25,8 +25,9 @@ class RequestHandler(WSGIRequestHandler):
             log.info("request refused by the server", extra={"status": _status(code)})
 
     def log_error(self, format, *args):
-        # BaseHTTPRequestHandler passes the refused request line in ``args``: leave it out.
-        log.info("server error answer", extra={"status": _status(args[0]) if args else None})
+        if args and _status(args[0]) is not None:
+            return  # send_error's "code %d, message %s": the message can quote the request line; log_request logs it
+        log.warning("server error: %s", type(args[0]).__name__ if args else format)
 
     def log_message(self, format, *args):
         log.info(format, *args)

@@ -228,7 +228,7 @@ def test_idp_serve_answers_an_over_long_request_line_with_414(_schema, database_
         server.shutdown()
         thread.join(timeout=5)
     parsed = events(collected)
-    assert any(e.get("status") == 414 for e in parsed)
+    assert [e["logger"] for e in parsed if e.get("status") == 414] == ["idp.serve"]  # one event
     assert "AAAAAAAAAA" not in collected.getvalue()
 
 
