@@ -85,8 +85,10 @@ def _process(logger, method_name, event_dict):
     return event_dict
 
 
-def _drop_color_message(logger, method_name, event_dict):
-    event_dict.pop("color_message", None)
+def _drop_noise(logger, method_name, event_dict):
+    # Attributes another formatter may have left on the record, taken for extras otherwise.
+    for key in ("color_message", "message", "asctime"):
+        event_dict.pop(key, None)
     return event_dict
 
 
@@ -98,7 +100,7 @@ def _shared_processors() -> list:
         _process,
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.ExtraAdder(),
-        _drop_color_message,
+        _drop_noise,
     ]
 
 
@@ -119,20 +121,16 @@ def formatter(fmt: str = JSON) -> logging.Formatter:
     return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=_shared_processors(), processors=final)
 
 
-class _Handler(logging.StreamHandler):
-    """The one handler ``configure`` installs (and replaces when called again)."""
-
-
 def configure(settings=None, *, stream=None, fmt: str | None = None, level: str | None = None) -> logging.Handler:
     """Send every logger's records through one handler on the root logger, as ``settings``
-    (``[logging]``) say; ``stream`` defaults to stderr. Safe to call again: it replaces its handler."""
+    (``[logging]``) say; ``stream`` defaults to stderr. It replaces every handler the root logger
+    had (its own from an earlier call included), so nothing is logged twice in two shapes."""
     fmt = fmt or (settings.format if settings is not None else JSON)
     level = level or (settings.level if settings is not None else "INFO")
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if isinstance(handler, _Handler):
-            root.removeHandler(handler)
-    handler = _Handler(stream or sys.stderr)
+    for handler in list(root.handlers):  # ours from before, basicConfig's, the migrations' logging.ini
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter(fmt))
     root.addHandler(handler)
     root.setLevel(level)

@@ -77,6 +77,7 @@ def run_demo(port: int = 5000, instance: str = "instance/demo") -> None:
         upgrade(directory=str(MIGRATIONS))
         check_keys(app)
         seed(app.extensions["idp"], store, agency_base)
+    logs.configure(settings.logging)  # again: the migrations' logging.ini replaced the root handler
     _save_secrets(folder, store)
 
     for i, (key, name, color) in enumerate(AGENCIES):
