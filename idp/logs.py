@@ -116,7 +116,7 @@ def formatter(fmt: str = JSON) -> logging.Formatter:
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             structlog.processors.EventRenamer("message"),
-            structlog.processors.JSONRenderer(ensure_ascii=False, default=str),
+            structlog.processors.JSONRenderer(default=str),  # ASCII (\u escapes): safe on any stderr encoding
         ]
     return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=_shared_processors(), processors=final)
 
