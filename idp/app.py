@@ -150,9 +150,11 @@ def _fresh_request_globals() -> None:
 
 
 def _engine_options(settings: Settings) -> dict:
+    # A database error's message names the statement, never its parameters (digests, names, emails):
+    # the message reaches the log with the failure.
     if settings.database.url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 15}}
-    return {"pool_size": settings.database.pool_size, "pool_pre_ping": True}
+        return {"connect_args": {"timeout": 15}, "hide_parameters": True}
+    return {"pool_size": settings.database.pool_size, "pool_pre_ping": True, "hide_parameters": True}
 
 
 def check_keys(app: Flask) -> None:

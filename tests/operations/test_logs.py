@@ -24,6 +24,7 @@ from ..support.live import free_port
 
 REQUIRED = ("time", "level", "logger", "process", "message")
 ACCESS = ("method", "endpoint", "status", "duration_ms", "request_id")
+EMAIL = "eva" + "@example.hu"  # built, so that no traceback's source line shows it
 
 
 @pytest.fixture
@@ -164,14 +165,21 @@ def test_the_request_id_round_trips_and_a_malformed_one_is_replaced(client, coll
 
 
 def test_a_failure_is_one_event_with_its_exception(settings, clock, _schema, collected):
+    from sqlalchemy import text
+
     from idp.app import create_app
+    from idp.extensions import db
 
     app = create_app(settings, clock=clock)
 
     def explode():
         raise RuntimeError("a failure deep inside")
 
+    def database_error():
+        db.session.execute(text("SELECT * FROM no_such_table WHERE email = :email"), {"email": EMAIL})
+
     app.add_url_rule("/explode", "explode", explode)
+    app.add_url_rule("/database-error", "database_error", database_error)
     response = app.test_client().get("/explode?code=should-not-be-logged", headers={"X-Request-ID": "boom-1"})
     assert response.status_code == 500
     parsed = events(collected)
@@ -182,6 +190,12 @@ def test_a_failure_is_one_event_with_its_exception(settings, clock, _schema, col
     access = access_events(parsed)
     assert [(e["endpoint"], e["status"], e["request_id"]) for e in access] == [("/explode", 500, "boom-1")]
     assert "should-not-be-logged" not in collected.getvalue()
+
+    # A database error's message names the statement, not its parameters.
+    assert app.test_client().get("/database-error").status_code == 500
+    failures = [e for e in events(collected) if e["level"] == "error"]
+    assert len(failures) == 2 and "no_such_table" in failures[1]["exception"]
+    assert EMAIL not in collected.getvalue()
 
 
 def test_console_format_is_for_a_person(settings):
