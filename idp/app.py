@@ -15,6 +15,7 @@ from idp.accounts.policy import ValidityPolicy
 from idp.clock import SystemClock
 from idp import models  # noqa: F401  (registers every table)
 from idp.extensions import babel, csrf, db, migrate
+from idp.logs import quiet_libraries
 from idp.mail import build_mailer
 from idp.runtime import Runtime
 from idp.security.keys import KeyRing, KeyRingError
@@ -95,9 +96,7 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
         settings = load_settings(os.environ.get("IDP_CONFIG"))
     else:
         settings.validate()
-    logging.getLogger("authlib").setLevel(logging.INFO)  # at DEBUG it logs issued tokens
-    for noisy in ("pyhanko", "pyhanko_certvalidator"):  # they log signers' names on every refusal
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    quiet_libraries()  # Authlib logs issued tokens at DEBUG, SQLAlchemy statements' parameters, pyHanko signers
 
     app = Flask("idp", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.before_request(_fresh_request_globals)  # first, before any extension's hook
@@ -151,8 +150,10 @@ def _fresh_request_globals() -> None:
 
 
 def _engine_options(settings: Settings) -> dict:
+    # A database error's message names the statement, never its parameters (digests, names, emails):
+    # the message reaches the log with the failure.
     if settings.database.url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 15}}
+        return {"connect_args": {"timeout": 15}, "hide_parameters": True}
     # A database that does not answer fails a request within seconds (a 503, idp.web.unavailable)
     # rather than holding a worker thread for the kernel's TCP timeout.
     return {
@@ -160,6 +161,7 @@ def _engine_options(settings: Settings) -> dict:
         "pool_pre_ping": True,
         "pool_timeout": 10,
         "connect_args": {"connect_timeout": 5},
+        "hide_parameters": True,
     }
 
 

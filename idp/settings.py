@@ -422,6 +422,54 @@ class MailSettings:
 
 
 @dataclass
+class LoggingSettings:
+    format: str = field(
+        default="json",
+        metadata=_doc(
+            "json: one JSON object per line (time, level, logger, process, request_id, message and the "
+            "event's fields), for production log collectors; console: a readable line, for development "
+            "(the demo's default)."
+        ),
+    )
+    level: str = field(
+        default="INFO",
+        metadata=_doc(
+            "Lowest level logged: DEBUG, INFO, WARNING or ERROR. Libraries that log request data below a "
+            "safe level (Authlib, SQLAlchemy, urllib3) stay at that level whatever is set here."
+        ),
+    )
+
+
+@dataclass
+class MetricsSettings:
+    allow_from: list[str] = field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        metadata=_doc(
+            "Addresses and networks (CIDR) that may read GET /metrics (Prometheus text format); the "
+            "address is the one the provider sees (the proxy's own unless server.trusted_proxies is set). "
+            "Empty: no address is refused by this rule (then set token)."
+        ),
+    )
+    token: str = field(
+        default="",
+        metadata=_doc(
+            "Bearer token a scraper must send (Authorization: Bearer ...), compared in constant time, "
+            "at least 32 characters; set it from the environment: IDP_METRICS_TOKEN. Empty: no token is "
+            "asked. With both allow_from and token, a scrape needs both.",
+            secret=True,
+        ),
+    )
+    jobs_textfile: str = field(
+        default="",
+        metadata=_doc(
+            "File where `idp jobs run` (a separate process, from cron) writes what its run did, in the "
+            "Prometheus text format, for node_exporter's textfile collector (e.g. "
+            "/var/lib/node_exporter/textfile/idp_jobs.prom; written atomically). Empty: not written."
+        ),
+    )
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -436,6 +484,8 @@ class Settings:
     passkeys: PasskeySettings = field(default_factory=PasskeySettings)
     recovery: RecoverySettings = field(default_factory=RecoverySettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def is_https(self) -> bool:
@@ -630,6 +680,46 @@ def _validate(s: Settings) -> None:
     if not s.passkeys.relying_party_name.strip() or len(s.passkeys.relying_party_name) > 64:
         raise SettingsError("passkeys.relying_party_name", "must be 1 to 64 characters")
     _validate_mail(s.mail)
+    _validate_logging(s.logging)
+    _validate_metrics(s.metrics)
+
+
+def _validate_logging(lg: LoggingSettings) -> None:
+    if lg.format not in {"json", "console"}:
+        raise SettingsError("logging.format", "must be json or console")
+    if lg.level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError("logging.level", "must be DEBUG, INFO, WARNING or ERROR")
+
+
+def _validate_metrics(m: MetricsSettings) -> None:
+    for value in m.allow_from:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise SettingsError("metrics.allow_from", f"not an address or network: {value!r}") from None
+    if not m.allow_from and not m.token:
+        raise SettingsError("metrics.allow_from", "empty and no metrics.token: /metrics would be open to anyone")
+    if m.token and len(m.token) < 32:
+        raise SettingsError("metrics.token", "shorter than 32 characters (set IDP_METRICS_TOKEN)")
+
+
+def load_logging_settings(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> LoggingSettings:
+    """Only the ``[logging]`` section of the file and the environment, validated: what a process
+    needs to set up its logs before the application (and the rest of its settings) is loaded."""
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    if path:
+        with open(path, "rb") as fh:
+            try:
+                data = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as exc:
+                raise SettingsError("--config", f"not valid TOML: {exc}") from None
+    section = data.get("logging", {})
+    if not isinstance(section, dict):
+        raise SettingsError("logging", "expected a table")
+    settings = build_settings({"logging": section}, {k: v for k, v in environ.items() if k.startswith("IDP_LOGGING_")})
+    _validate_logging(settings.logging)
+    return settings.logging
 
 
 def _validate_mail(m: MailSettings) -> None:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from idp.demo.run import run_demo
@@ -15,5 +13,4 @@ from idp.demo.run import run_demo
 @click.option("--instance", default="instance/demo", show_default=True, help="Folder for the demo database and secrets.")
 def demo_command(port, instance):
     """Run the provider with a demo office, citizen and two agencies (SQLite, generated keys)."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     run_demo(port=port, instance=instance)

@@ -3,9 +3,12 @@ accounts, back-channel logout retries), from cron on any number of instances."""
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask.cli import with_appcontext
 
+from idp import metrics
 from idp.cli.options import emit_json, moment, runtime
 from idp.extensions import db
 from idp.lifecycle.context import Links
@@ -35,6 +38,8 @@ def jobs_run(as_of, dry_run, batch_size, as_json):
         db.session, now, rt.policy, rt.mailer, links=Links.under(rt.issuer), dry_run=dry_run, progress=say,
         batch_size=batch_size, logout=rt.logout,
     )
+    if rt.settings.metrics.jobs_textfile and not dry_run:
+        metrics.write_job_textfile(rt.settings.metrics.jobs_textfile, report.summary(), time.time())
     if as_json:
         out = report.summary()
         out["items"] = [vars(i) for i in report.items]

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from idp import logs
 from idp.app import check_keys
 from idp.serving import run_server
 
@@ -17,5 +18,6 @@ from idp.serving import run_server
 def serve_command(host, port):
     """Serve with the built-in threaded server (use gunicorn in production: see README)."""
     app = current_app._get_current_object()
+    logs.configure(app.extensions["idp"].settings.logging)
     check_keys(app)
     run_server(app, host, port)

@@ -13,6 +13,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 
 from idp.app import MIGRATIONS, check_keys, create_app
+from idp import logs
 from idp.serving import run_server
 from idp.settings import build_settings
 
@@ -56,6 +57,8 @@ def demo_settings(port: int, folder: Path, store: dict):
             "policy": {"electronic_registration_office": DEMO_OFFICE_CODE},
             # No mail server needed: mail is written to the outbox, which /demo/outbox/ shows.
             "mail": {"backend": "outbox", "outbox_dir": str((folder / "outbox").resolve())},
+            # Logs for a person at a terminal, not for a collector.
+            "logging": {"format": "console"},
         }
     ).validate()
 
@@ -65,6 +68,7 @@ def run_demo(port: int = 5000, instance: str = "instance/demo") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     store = _load_secrets(folder)
     settings = demo_settings(port, folder, store)
+    logs.configure(settings.logging)
     app = create_app(settings)
     outbox.init_app(app)  # the demo's alone: production apps never show the outbox
     issuer = settings.server.issuer
@@ -73,6 +77,7 @@ def run_demo(port: int = 5000, instance: str = "instance/demo") -> None:
         upgrade(directory=str(MIGRATIONS))
         check_keys(app)
         seed(app.extensions["idp"], store, agency_base)
+    logs.configure(settings.logging)  # again: the migrations' logging.ini replaced the root handler
     _save_secrets(folder, store)
 
     for i, (key, name, color) in enumerate(AGENCIES):

@@ -26,6 +26,7 @@ line per batch; ``dry_run`` only lists what would change.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from idp import audit
+from idp import audit, metrics
 from idp.accounts import erasure
 from idp.accounts.models import Account
 from idp.accounts.policy import ValidityPolicy
@@ -136,6 +137,7 @@ def run_jobs(
     if logout is not None:
         job.progress("back-channel logout")
         job.report.logout = logout.deliver_due(now)
+    metrics.job_run(job.report.summary(), time.time())
     return job.report
 
 

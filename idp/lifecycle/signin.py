@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from idp import metrics
 from idp.accounts import assurance
 from idp.accounts import service as accounts
 from idp.accounts.errors import AccountError
@@ -72,7 +73,11 @@ def sign_in(
             raise AccountError("sign_in_failed")
         return account
 
-    account = guarded(ctx, username, device.address, check)
+    try:
+        account = guarded(ctx, username, device.address, check)
+    except AccountError as exc:
+        metrics.sign_in(exc.reason, "password")
+        raise
     if account.has_second_factor:
         ctx.session.commit()  # a rehashed password stays
         refusal = None
@@ -82,17 +87,26 @@ def sign_in(
                     refusal = AccountError("email_code_not_sent")
             except AccountError as exc:
                 refusal = exc
+        metrics.sign_in("second_factor_owed", "password")
         return SecondFactorOwed(account, refusal)
-    return begin(ctx, account, [assurance.PWD], device, now, replacing=replacing)
+    signed_in = begin(ctx, account, [assurance.PWD], device, now, replacing=replacing)
+    metrics.sign_in("signed_in", "password")
+    return signed_in
 
 
 def second_step(
     ctx: Context, account: Account, code: str, device: Device, now: datetime, *, replacing: SsoSession | None = None
 ) -> SignedIn:
     """The code owed after the password: the session starts at the level the two factors reach."""
-    method = guarded(ctx, code_key(account), device.address,
-                     lambda: second_factor.verify(ctx, account, (code or "").strip(), now))
-    return begin(ctx, account, [assurance.PWD, _amr_of(method)], device, now, replacing=replacing)
+    try:
+        method = guarded(ctx, code_key(account), device.address,
+                         lambda: second_factor.verify(ctx, account, (code or "").strip(), now))
+    except AccountError as exc:
+        metrics.sign_in(exc.reason, account.second_factor_method or "second_factor")
+        raise
+    signed_in = begin(ctx, account, [assurance.PWD, _amr_of(method)], device, now, replacing=replacing)
+    metrics.sign_in("signed_in", method)
+    return signed_in
 
 
 def step_up(ctx: Context, sso: SsoSession, account: Account, code: str, device: Device, now: datetime) -> str:

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from idp import metrics
 from idp.accounts.errors import AccountError
 from idp.accounts.models import Account
 
 from .context import Context
 
 T = TypeVar("T")
+SECOND_FACTOR = "second-factor:"
 
 
 def guarded(ctx: Context, key: str, address: str, check: Callable[[], T]) -> T:
@@ -27,6 +29,7 @@ def guarded(ctx: Context, key: str, address: str, check: Callable[[], T]) -> T:
         return check()
     verdict = throttle.check(key, address)
     if not verdict.allowed:
+        metrics.throttled("second_factor" if key.startswith(SECOND_FACTOR) else "password")
         raise AccountError("sign_in_throttled", seconds=verdict.retry_after)
     try:
         result = check()
@@ -45,4 +48,4 @@ def password_key(account: Account) -> str:
 def code_key(account: Account) -> str:
     """Where wrong Ügyfélkapu+ codes (and the password typed beside them) count: apart from the
     sign-in, so codes cannot use up sign-ins."""
-    return "second-factor:" + account.identifier
+    return SECOND_FACTOR + account.identifier

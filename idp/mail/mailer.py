@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from idp import metrics
 from idp.clock import SystemClock
 
 from .message import Message
@@ -25,4 +26,10 @@ class Mailer(ABC):
 
     def send_template(self, to: str, template: str, locale: str | None, /, **context: Any) -> str:
         """Render mail ``template`` in ``locale`` (Hungarian when unknown) and send it to ``to``."""
-        return self.send(self.templates.compose(template, to, locale, **context))
+        try:
+            message_id = self.send(self.templates.compose(template, to, locale, **context))
+        except Exception:
+            metrics.mail(template, sent=False)
+            raise
+        metrics.mail(template, sent=True)
+        return message_id

@@ -69,7 +69,7 @@ class OutboxMailer(Mailer):
         try:
             name = self._write(mail.as_bytes(policy=POLICY))
         except OSError as exc:
-            log.error("mail to %s not written to the outbox %s: %s", message.to, self.folder, type(exc).__name__)
+            log.error("mail to %s not written to the outbox %s: %s", masked(message.to), self.folder, type(exc).__name__)
             raise MailError("mail_outbox_failed") from None
         log.info("mail to %s written to the outbox as %s: %s", masked(message.to), name, message.subject)
         return mail["Message-ID"]

@@ -33,6 +33,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from joserfc import jwt
 from joserfc.errors import JoseError
 
+from idp import metrics
 from idp.accounts import assurance, gate, second_factor
 from idp.accounts.gate import Reason
 from idp.clients import scopes as sc
@@ -187,7 +188,7 @@ def judge(rt, request: AuthorizationRequest, client, account, sso, moment: Momen
     authentication = sessions.authentication_of(sso) if sso is not None else None
     if authentication is not None:
         authentication = replace(authentication, acr=assurance.level_for(authentication.amr, rt.assurance))
-    decision = gate.evaluate(account, rt.now(), rt.policy, authentication, requirement) if account else None
+    decision = refusals.judged(account, rt.now(), rt.policy, "authorize", authentication, requirement) if account else None
 
     hint_matches = (
         request.hint_sub is None or account is None
@@ -227,6 +228,7 @@ def issue(rt, request: AuthorizationRequest, client, account, sso):
         auth_time=sso.auth_time, acr=assurance.level_for(sso.amr or [], rt.assurance), amr=list(sso.amr or []),
         now=rt.now(), lifetime=rt.settings.tokens.authorization_code_seconds,
     )
+    metrics.issued("code", "authorization_code", client.client_id)
     params = [("code", code)]
     if request.state:
         params.append(("state", request.state))

@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from joserfc import jwt
 from sqlalchemy.orm import Session
 
+from idp import metrics
 from idp.accounts.models import Account
 from idp.clients.models import Client
 from idp.clients.remote import FetchError, Fetcher
@@ -109,6 +110,7 @@ def attempt(session: Session, rt, fetcher: Fetcher, notice_id: int, now: datetim
         outcome = _post(fetcher, uri, token)
     logout.record(session.get(LogoutNotice, notice_id), outcome, now, rt.settings.logout.backchannel_retry_seconds)
     session.commit()
+    metrics.backchannel(outcome.replace(" ", "_"))
     log.info("back-channel logout notice %s to client %s: %s", notice_id, client_id, outcome)
     return outcome
 

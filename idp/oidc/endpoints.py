@@ -16,6 +16,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 
+from idp import logs
 from idp.accounts.models import Account
 from idp.clients.models import Client
 from idp.extensions import db
@@ -60,7 +61,11 @@ class GatedBearerValidator(BearerTokenValidator):
         if not token_string or len(token_string) > 512:
             return None
         found = tokens.find_access_grant(db.session, token_string)
-        return AccessGrant(*found) if found is not None else None
+        if found is None:
+            return None
+        grant = AccessGrant(*found)
+        logs.bind(client_id=grant.client.client_id)
+        return grant
 
     def validate_token(self, token, scopes, request):
         now = self.runtime.now()

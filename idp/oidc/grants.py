@@ -18,6 +18,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
+from idp import metrics
 from idp.accounts.models import Account
 from idp.clients import scopes as sc
 from idp.extensions import db
@@ -120,17 +121,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidGrantError("The authorization code was already used.")
         self.request.family_id = family_id
         account = self.request.code_account  # loaded with the code, one statement fewer
-        _gate(account, now, rt.policy)
+        _gate(Checkpoint.TOKEN, account, now, rt.policy)
         return claim_rules.Subject(account, self.request.client, self.request.consented)
 
     def delete_authorization_code(self, authorization_code):
         """Nothing to delete: the code was claimed in ``authenticate_user`` and is kept for reuse detection."""
 
 
-def _gate(account, now, policy) -> None:
+def _gate(checkpoint: Checkpoint, account, now, policy) -> None:
     """The gate at the token endpoint (both grants), answered from the one table."""
-    if refusals.refusal(Checkpoint.TOKEN, account, now, policy) is not None:
-        raise InvalidGrantError(refusals.DESCRIPTIONS[Checkpoint.TOKEN])
+    if refusals.refusal(checkpoint, account, now, policy) is not None:
+        raise InvalidGrantError(refusals.DESCRIPTIONS[checkpoint])
 
 
 class _OIDCError(InvalidRequestError):
@@ -163,7 +164,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             tokens.revoke_family(db.session, refresh_token.family_id, now)
             raise InvalidGrantError("The refresh token was already used.")
         account = db.session.get(Account, refresh_token.account_id)
-        _gate(account, now, rt.policy)
+        _gate(Checkpoint.REFRESH, account, now, rt.policy)
         return claim_rules.Subject(account, self.request.client)
 
     def revoke_old_credential(self, refresh_token):
@@ -184,6 +185,12 @@ class OpenIDConnect(OpenIDCode):
         grant.register_hook("after_create_token_response", self.process_token)
         if is_openid_scope(grant.request.payload.scope):
             grant.register_hook("after_validate_authorization_request_payload", self.validate_openid_authorization_request)
+
+    def process_token(self, grant, response):
+        token = super().process_token(grant, response)
+        if "id_token" in token:
+            metrics.issued("id_token", grant.request.payload.grant_type or "", grant.request.client.client_id)
+        return token
 
     def exists_nonce(self, nonce, request):
         return tokens.nonce_used(db.session, request.client.id, nonce)

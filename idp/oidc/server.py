@@ -16,6 +16,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from idp import logs, metrics
 from idp.clients import service as clients
 from idp.clients.remote import Fetcher
 from idp.extensions import db
@@ -36,7 +37,10 @@ class IdpAuthorizationServer(AuthorizationServer):
         # A NUL (possible in a Basic header) matches no client, and PostgreSQL refuses it in a query.
         if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
             return None
-        return clients.find_active(db.session, client_id)
+        client = clients.find_active(db.session, client_id)
+        if client is not None:
+            logs.bind(client_id=client.client_id)
+        return client
 
     def _generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
         token = {
@@ -77,6 +81,10 @@ class IdpAuthorizationServer(AuthorizationServer):
             acr=acr,
             amr=amr,
         )
+        grant = request.payload.grant_type or ""
+        metrics.issued("access_token", grant, request.client.client_id)
+        if token.get("refresh_token"):
+            metrics.issued("refresh_token", grant, request.client.client_id)
 
     def send_signal(self, name, *args, **kwargs):
         """Authlib's blinker signals are not used."""

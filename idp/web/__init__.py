@@ -7,8 +7,8 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     from . import (
-        account, auth, client_registration, docs, errors, formatting, health, i18n, interaction, malformed, oauth, office,
-        registration, security, session,
+        account, auth, client_registration, docs, errors, formatting, health, i18n, interaction, malformed, monitoring,
+        oauth, observe, office, registration, security, session,
     )
     from . import second_factor  # noqa: F401  (its routes join the account blueprint)
     from . import passkey_settings  # noqa: F401  (its routes join the account blueprint)
@@ -29,3 +29,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(office.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(monitoring.bp)
+    observe.init_app(app)  # last: it wraps every other middleware
