@@ -106,6 +106,14 @@ def _verified(ctx: Context, rp: rules.RelyingParty, challenge: str, response: st
         return rules.authenticate(ctx.session, rp, challenge, response, now, account=account)
 
 
+def prove(ctx: Context, rp: rules.RelyingParty, account: Account, challenge: str, response: str, now: datetime,
+          *, address: str = "") -> list[str]:
+    """One of ``account``'s passkeys proven (account recovery's second factor), counted with the
+    sign-in's codes; returns what it adds to ``amr``."""
+    use = guarded(ctx, code_key(account), address, lambda: _verified(ctx, rp, challenge, response, now, account))
+    return use.amr(password=False)
+
+
 def second_step(ctx: Context, rp: rules.RelyingParty, account: Account, challenge: str, response: str, device: Device,
                 now: datetime, *, replacing: SsoSession | None = None) -> SignedIn:
     """A passkey after the password: the session starts with both in ``amr``."""

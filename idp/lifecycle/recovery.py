@@ -34,7 +34,7 @@ from idp.accounts.states import AccountState
 from idp.audit import CITIZEN, Actor
 from idp.authorizations import tokens
 
-from . import notices, second_factor
+from . import notices, passkeys, second_factor
 from .access import announce_logout, end_sessions
 from .context import Context, Mail, citizen_actor, contact_of, send, transaction
 from .throttling import code_key, guarded
@@ -42,6 +42,8 @@ from .throttling import code_key, guarded
 Later = Callable[[Callable[[], object]], None]
 
 LIMITED = "limited"
+#: The method recorded when a passkey proved the second factor.
+PASSKEY = "passkey"
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,19 @@ def prove_factor(ctx: Context, token: str, code: str, now: datetime, *, address:
         rules.record_factor(link, method, now)
         audit.record(ctx.session, now, "recovery_factor_passed", citizen_actor(account), account.id, method=method)
     return method
+
+
+def prove_passkey(ctx: Context, rp, token: str, challenge: str, response: str, now: datetime, *,
+                  address: str = "") -> str:
+    """The second factor through a live link, proven with one of the account's passkeys."""
+    link, account = _live(ctx, token, now)
+    if not account.has_second_factor:
+        return ""
+    passkeys.prove(ctx, rp, account, challenge, response, now, address=address)
+    with transaction(ctx.session):
+        rules.record_factor(link, PASSKEY, now)
+        audit.record(ctx.session, now, "recovery_factor_passed", citizen_actor(account), account.id, method=PASSKEY)
+    return PASSKEY
 
 
 def reset_password(

@@ -22,6 +22,7 @@ KIND = "passkey_ceremony"
 REGISTER = "register"
 USE = "use"
 PASSWORDLESS = "passwordless"
+RECOVER = "recover"
 
 
 def relying_party() -> rules.RelyingParty:
@@ -58,14 +59,14 @@ def ceremony_of(value: dict) -> rules.Ceremony:
     return rules.Ceremony("", value["challenge"], value.get("user_handle") or "")
 
 
-def offer_use(account) -> str | None:
-    """Options to use one of ``account``'s passkeys (after the password, or a step-up), the challenge
-    kept; None when the account has none."""
+def offer_use(account, purpose: str = USE) -> str | None:
+    """Options to use one of ``account``'s passkeys (after the password, a step-up, or account
+    recovery's second factor), the challenge kept for ``purpose``; None when the account has none."""
     ctx = _ctx()
     if not service.listed(ctx, account):
         return None
     ceremony = service.authentication(ctx, relying_party(), rules.new_challenge(), account)
-    keep(USE, ceremony, account.id)
+    keep(purpose, ceremony, account.id)
     return ceremony.options
 
 

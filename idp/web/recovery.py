@@ -24,9 +24,10 @@ from idp.mail.deferred import Deferred
 from idp.mail.message import masked
 from idp.runtime import runtime
 
-from . import feedback, session, stash
+from . import feedback, passkey_ceremony, session, stash, throttled
 from .auth import bp
 from .forms import NextForm, RecoveryPasswordForm, RecoveryRequestForm, SecondFactorCodeForm
+from .passkey_forms import PasskeyAnswerForm
 
 #: Where the app keeps its ``Deferred`` (``app.extensions``).
 DEFERRED = "idp.deferred_mail"
@@ -118,6 +119,8 @@ def recover_password():
         return render_template(
             "recover_code.html", form=SecondFactorCodeForm(), method=state.factor_owed, waiting=waiting,
             address=masked(state.account.email) if state.account.email else "", send_form=NextForm(),
+            passkey_options=passkey_ceremony.offer_use(state.account, passkey_ceremony.RECOVER),
+            passkey_action=url_for("auth.recover_passkey"), passkey_form=PasskeyAnswerForm(),
         )
     return render_template("recover_password.html", form=RecoveryPasswordForm(), account=state.account,
                            min_length=MIN_LENGTH)
@@ -136,6 +139,30 @@ def recover_code():
     try:
         recovery.prove_factor(_ctx(), token, form.code.data, runtime().now(), address=session.client_address())
     except AccountError as exc:
+        if (too_many := throttled.answer(exc, url_for("auth.recover_password"))) is not None:
+            return too_many
+        feedback.refuse(exc)
+    return redirect(url_for("auth.recover_password"), 303)
+
+
+@bp.post("/recover/passkey")
+def recover_passkey():
+    """One of the account's passkeys as the Ügyfélkapu+ proof before the new password."""
+    state = _open()
+    if state is None:
+        return _lost()
+    kept = passkey_ceremony.take(passkey_ceremony.RECOVER, state.account.id)
+    form = PasskeyAnswerForm()
+    answer = form.credential.data if form.validate() and form.credential.data else None
+    if kept is None or answer is None:
+        feedback.refuse("passkey_failed")
+        return redirect(url_for("auth.recover_password"), 303)
+    try:
+        recovery.prove_passkey(_ctx(), passkey_ceremony.relying_party(), _token(), kept["challenge"], answer,
+                               runtime().now(), address=session.client_address())
+    except AccountError as exc:
+        if (too_many := throttled.answer(exc, url_for("auth.recover_password"))) is not None:
+            return too_many
         feedback.refuse(exc)
     return redirect(url_for("auth.recover_password"), 303)
 

@@ -221,3 +221,24 @@ def test_a_challenge_older_than_five_minutes_is_refused(enrolled, citizen, rt, d
     citizen.http.post("/login/second-factor/passkey", data={"csrf_token": csrf_of(page), "credential": key.get(options_of(page))})
     db.session.refresh(sso)
     assert sso.acr == assurance.SUBSTANTIAL
+
+
+def test_a_passkey_proves_the_second_factor_of_a_recovery(enrolled, citizen, client, db):
+    from ..support.recovery import ask, follow_link, set_password
+
+    key = SoftAuthenticator(ORIGIN)
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    enrolled.add(key)
+    ask(client, citizen.account.username, citizen.account.email)
+    page = follow_link(client, citizen).get_data(as_text=True)
+    assert "new-password" not in page  # the second factor is owed first
+    foreign = key.get(options_of(page), origin="https://evil.example")
+    refused = client.post("/recover/passkey", data={"csrf_token": csrf_of(page), "credential": foreign})
+    assert refused.headers["Location"] == "/recover/password"
+    page = client.get("/recover/password").get_data(as_text=True)
+    assert "new-password" not in page
+    answer = key.get(options_of(page))
+    proven = client.post("/recover/passkey", data={"csrf_token": csrf_of(page), "credential": answer})
+    assert proven.status_code == 303 and proven.headers["Location"] == "/recover/password"
+    assert 'autocomplete="new-password"' in client.get("/recover/password").get_data(as_text=True)
+    assert set_password(client).headers["Location"] == "/login"
