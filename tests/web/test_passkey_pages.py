@@ -15,12 +15,11 @@ from idp.accounts.passkey_records import Passkey
 from idp.app import create_app
 from idp.extensions import db as _db
 from idp.security import totp
-from idp.sessions.models import SsoSession
 
 from ..conftest import make_settings
 from ..support.authenticator import SoftAuthenticator
 from ..support.factories import PASSWORD, make_account
-from ..support.flows import Citizen, csrf_of
+from ..support.flows import Citizen, csrf_of, is_signed_in, sessions_of
 
 ORIGIN = "http://localhost"
 OPTIONS = re.compile(r'data-options="([^"]*)"')
@@ -30,14 +29,6 @@ def options_of(page: str) -> str:
     match = OPTIONS.search(page)
     assert match, "the page offers no passkey ceremony"
     return html.unescape(match.group(1))
-
-
-def sessions_of(db, account):
-    return db.session.scalars(select(SsoSession).where(SsoSession.account_id == account.id)).all()
-
-
-def is_signed_in(http) -> bool:
-    return 'action="/logout"' in http.get("/").get_data(as_text=True)
 
 
 class Enrolled:
