@@ -15,7 +15,7 @@ from idp.sharedstate import MemoryState
 
 from ..conftest import make_settings
 from ..support.factories import PASSWORD, make_account, make_client
-from ..support.flows import Agency, Citizen, csrf_of
+from ..support.flows import Agency, Citizen, csrf_of, is_signed_in
 
 
 class FakeTime:
@@ -38,10 +38,6 @@ def session_cookie(response, name: str) -> str | None:
 
 def cookie_value(header: str) -> str:
     return header.split(";", 1)[0].split("=", 1)[1]
-
-
-def is_signed_in(http) -> bool:
-    return 'action="/logout"' in http.get("/").get_data(as_text=True)
 
 
 def flash_errors(html: str) -> list[str]:

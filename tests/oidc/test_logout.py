@@ -22,7 +22,7 @@ from sqlalchemy import select
 from idp.sessions.models import SsoSession
 
 from ..support.factories import make_client
-from ..support.flows import Agency, Citizen, csrf_of, query_of
+from ..support.flows import Agency, Citizen, csrf_of, is_signed_in, query_of
 
 AFTER = "https://agency.example.hu/signed-out"
 
@@ -38,10 +38,6 @@ def signed_in(citizen, agency):
     """A citizen signed in through the form, and the tokens an agency got in that session."""
     assert citizen.sign_in().status_code == 303
     return agency.tokens()
-
-
-def is_signed_in(http) -> bool:
-    return 'action="/logout"' in http.get("/").get_data(as_text=True)
 
 
 def live_sessions(db) -> list[SsoSession]:
