@@ -16,8 +16,8 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
-from idp.clients import service as clients
 from idp.clients.remote import Fetcher
+from idp.clients import service as clients
 from idp.extensions import db
 
 from idp.authorizations import tokens
@@ -61,8 +61,7 @@ class IdpAuthorizationServer(AuthorizationServer):
             old = request.refresh_token
             family_id, sid, auth_time, acr, amr = old.family_id, old.sid, old.auth_time, old.acr, old.amr
             refresh_expires_at = old.refresh_expires_at
-        tokens.store(
-            db.session,
+        issued = dict(
             family_id=family_id,
             client_pk=request.client.id,
             account_id=request.user.account.id,
@@ -77,6 +76,11 @@ class IdpAuthorizationServer(AuthorizationServer):
             acr=acr,
             amr=amr,
         )
+        if request.authorization_code is not None:
+            # Written by the grant once the ID token is made, with the claim names it released.
+            request.issued_token = issued
+        else:
+            tokens.store(db.session, **issued)
 
     def send_signal(self, name, *args, **kwargs):
         """Authlib's blinker signals are not used."""
