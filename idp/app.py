@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp.accounts.assurance import AssurancePolicy
 from idp.accounts.policy import ValidityPolicy
+from idp import connections
 from idp.clock import SystemClock
 from idp import models  # noqa: F401  (registers every table)
 from idp.extensions import babel, csrf, db, migrate
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db.init_app(app)
+    with app.app_context():
+        connections.watch(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
 
@@ -153,7 +156,8 @@ def _fresh_request_globals() -> None:
 def _engine_options(settings: Settings) -> dict:
     if settings.database.url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}}
-    return {"pool_size": settings.database.pool_size, "pool_pre_ping": True}
+    # No pool_pre_ping: a local check at checkout and pool_recycle instead (idp.connections).
+    return {"pool_size": settings.database.pool_size, "pool_recycle": settings.database.pool_recycle_seconds}
 
 
 def check_keys(app: Flask) -> None:

@@ -83,6 +83,23 @@ class DatabaseSettings:
         ),
     )
     pool_size: int = field(default=5, metadata=_doc("Connections kept per worker process (PostgreSQL)."))
+    pool_recycle_seconds: int = field(
+        default=1800,
+        metadata=_doc(
+            "A pooled connection older than this is replaced before use (PostgreSQL). There is no "
+            "ping before each checkout: a connection found dead invalidates the pool, and a read-only "
+            "lookup that met it is retried once on a fresh connection."
+        ),
+    )
+    client_snapshot_seconds: int = field(
+        default=5,
+        metadata=_doc(
+            "Each worker keeps the clients it served in memory and checks one against the database "
+            "(its updated_at) at most this often: a suspension, a secret rotation or an edit made on "
+            "another instance takes effect within this time (0: check on every request). A change "
+            "made through this process takes effect at once."
+        ),
+    )
 
 
 @dataclass
@@ -530,6 +547,10 @@ def _validate(s: Settings) -> None:
         raise SettingsError("keys.algorithms", f"unsupported: {', '.join(sorted(unsupported))}")
     if s.keys.retain_previous_seconds <= max(s.tokens.id_token_seconds, s.tokens.access_token_seconds):
         raise SettingsError("keys.retain_previous_seconds", "must be longer than the ID and access token lifetimes")
+    if not 0 <= s.database.client_snapshot_seconds <= 60:
+        raise SettingsError("database.client_snapshot_seconds", "must be between 0 and 60")
+    if s.database.pool_recycle_seconds <= 0:
+        raise SettingsError("database.pool_recycle_seconds", "must be positive")
     if not 1 <= s.tokens.authorization_code_seconds <= 600:
         raise SettingsError("tokens.authorization_code_seconds", "must be between 1 and 600 (RFC 6749 §4.1.2)")
     for key in ("access_token_seconds", "id_token_seconds", "refresh_token_seconds"):

@@ -17,7 +17,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from idp.clients.remote import Fetcher
-from idp.clients import service as clients
+from idp.clients.snapshots import ClientSnapshots
 from idp.extensions import db
 
 from idp.authorizations import tokens
@@ -30,13 +30,15 @@ class IdpAuthorizationServer(AuthorizationServer):
     def __init__(self, rt):
         super().__init__()
         self.runtime = rt
+        #: Clients kept per worker, rechecked at most every ``database.client_snapshot_seconds``.
+        self.clients = ClientSnapshots(rt.settings.database.client_snapshot_seconds)
         self.register_token_generator("default", self._generate_token)
 
     def query_client(self, client_id):
         # A NUL (possible in a Basic header) matches no client, and PostgreSQL refuses it in a query.
         if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
             return None
-        return clients.find_active(db.session, client_id)
+        return self.clients.find_active(db.session, client_id)
 
     def _generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
         token = {
