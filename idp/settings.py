@@ -242,9 +242,25 @@ class SecuritySettings:
             secret=True,
         ),
     )
-    argon2_time_cost: int = field(default=3, metadata=_doc("argon2id passes (RFC 9106 §4)."))
-    argon2_memory_kib: int = field(default=65536, metadata=_doc("argon2id memory in KiB (RFC 9106 §4: 64 MiB)."))
-    argon2_parallelism: int = field(default=2, metadata=_doc("argon2id lanes; at most the cores of one worker's machine."))
+    argon2_time_cost: int = field(
+        default=3,
+        metadata=_doc(
+            "argon2id passes (RFC 9106 §4: 3 with 64 MiB). Recommended 2-4; at least 1 (with at least "
+            "46 MiB, OWASP). A stored hash made with other parameters is made again at its next sign-in."
+        ),
+    )
+    argon2_memory_kib: int = field(
+        default=65536,
+        metadata=_doc(
+            "argon2id memory in KiB (RFC 9106 §4: 64 MiB). Recommended 19456-262144 (19-256 MiB); "
+            "below 19456 it is refused outside development (OWASP's floor). Each sign-in holds this "
+            "much memory while it runs: size workers x threads x this within the machine's memory."
+        ),
+    )
+    argon2_parallelism: int = field(
+        default=2,
+        metadata=_doc("argon2id lanes (1-16; recommended 1-4): at most the cores one worker's machine has."),
+    )
     login_account_failures_before_delay: int = field(
         default=3, metadata=_doc("Failed sign-ins on one username before each next try must wait (doubling).")
     )
@@ -547,6 +563,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError("keys.algorithms", f"unsupported: {', '.join(sorted(unsupported))}")
     if s.keys.retain_previous_seconds <= max(s.tokens.id_token_seconds, s.tokens.access_token_seconds):
         raise SettingsError("keys.retain_previous_seconds", "must be longer than the ID and access token lifetimes")
+    _validate_argon2(s)
     if not 0 <= s.database.client_snapshot_seconds <= 60:
         raise SettingsError("database.client_snapshot_seconds", "must be between 0 and 60")
     if s.database.pool_recycle_seconds <= 0:
@@ -599,6 +616,30 @@ def _validate(s: Settings) -> None:
     if unknown or "otp" not in s.assurance.substantial_methods:
         raise SettingsError("assurance.substantial_methods", "must include otp and may add email (nothing else)")
     _validate_mail(s.mail)
+
+
+#: OWASP Password Storage Cheat Sheet's floor for argon2id (19 MiB, 2 passes, 1 lane).
+ARGON2_MIN_MEMORY_KIB = 19456
+
+
+def _validate_argon2(s: Settings) -> None:
+    """NIST SP 800-63B §5.1.1.2 (-4: §3.1.1.2): a cost factor as large as practical; the floor is
+    OWASP's. Development and tests may go lower (they hash many passwords)."""
+    sec = s.security
+    if not 1 <= sec.argon2_parallelism <= 16:
+        raise SettingsError("security.argon2_parallelism", "must be between 1 and 16")
+    if not 1 <= sec.argon2_time_cost <= 20:
+        raise SettingsError("security.argon2_time_cost", "must be between 1 and 20")
+    if sec.argon2_memory_kib < 8 * sec.argon2_parallelism:
+        raise SettingsError("security.argon2_memory_kib", "must be at least 8 KiB per lane (RFC 9106 §3.1)")
+    if s.server.development:
+        return
+    if sec.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB:
+        raise SettingsError(
+            "security.argon2_memory_kib", f"must be at least {ARGON2_MIN_MEMORY_KIB} (19 MiB) outside development"
+        )
+    if sec.argon2_time_cost < 2 and sec.argon2_memory_kib < 47104:
+        raise SettingsError("security.argon2_time_cost", "must be at least 2 below 46 MiB of memory (OWASP)")
 
 
 def _validate_mail(m: MailSettings) -> None:
