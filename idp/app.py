@@ -24,7 +24,7 @@ from idp.security.sealing import CITIZEN_TOTP_LABEL, EMAIL_CODE_LABEL, REGISTRAT
 from idp.security.secrets import KeyedDigest
 from idp.sessions.service import Timeouts
 from idp.sessions.throttle import LoginThrottle, ThrottlePolicy
-from idp.settings import Settings, load_settings, resolve_path
+from idp.settings import Settings, argon2_below_floor, load_settings, resolve_path
 from idp.sharedstate import build_shared_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,9 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     app = Flask("idp", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.before_request(_fresh_request_globals)  # first, before any extension's hook
     rt = build_runtime(settings, clock, passwords)
+    weak = argon2_below_floor(settings)
+    if weak and not settings.server.development:
+        log.warning("password hashing below the recommended floor: %s (SECURITY.md, issue 11)", weak)
     https = settings.is_https
     app.config.update(
         SECRET_KEY=settings.server.secret_key,

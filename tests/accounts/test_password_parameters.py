@@ -9,7 +9,7 @@ from argon2 import extract_parameters
 
 from idp.extensions import db
 from idp.security.passwords import Passwords
-from idp.settings import SettingsError, build_settings
+from idp.settings import SettingsError, argon2_below_floor, build_settings
 
 from ..conftest import PAIRWISE, PASSPHRASE, SECRET
 
@@ -49,15 +49,23 @@ def _settings(**security):
 
 
 @pytest.mark.parametrize(
-    ("key", "value"),
-    [("argon2_memory_kib", 8192), ("argon2_time_cost", 0), ("argon2_parallelism", 0), ("argon2_parallelism", 64)],
+    ("key", "value"), [("argon2_time_cost", 0), ("argon2_parallelism", 0), ("argon2_parallelism", 64),
+                       ("argon2_memory_kib", 8)],
 )
-def test_parameters_below_the_floor_are_refused_outside_development(key, value):
+def test_parameters_outside_the_hard_bounds_are_refused(key, value):
     with pytest.raises(SettingsError) as error:
-        _settings(**{key: value}).validate()
+        _settings(**{key: value, "argon2_parallelism": 2 if key != "argon2_parallelism" else value}).validate()
     assert error.value.key == f"security.{key}"
 
 
-def test_the_defaults_are_valid_in_production():
+@pytest.mark.parametrize(("memory", "passes", "weak"), [(8192, 3, True), (19456, 1, True), (19456, 2, False),
+                                                        (47104, 1, False), (65536, 3, False)])
+def test_parameters_below_the_recommended_floor_are_named(memory, passes, weak):
+    s = _settings(argon2_memory_kib=memory, argon2_time_cost=passes).validate()
+    assert (argon2_below_floor(s) is not None) == weak
+
+
+def test_the_defaults_are_valid_in_production_and_above_the_floor():
     s = _settings().validate()
     assert (s.security.argon2_time_cost, s.security.argon2_memory_kib, s.security.argon2_parallelism) == (3, 65536, 2)
+    assert argon2_below_floor(s) is None
