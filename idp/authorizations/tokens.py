@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account
@@ -56,17 +56,40 @@ def store_code(
         auth_time=auth_time, acr=acr, amr=list(amr), created_at=now, expires_at=now + timedelta(seconds=lifetime),
     )
     session.add(row)
+    session.info.get(_UNUSED_NONCES, set()).discard((client_pk, nonce))
     return row
 
 
+_NONCE_USED = (
+    select(AuthorizationCode.id)
+    .where(AuthorizationCode.client_pk == bindparam("client_pk"), AuthorizationCode.nonce == bindparam("nonce"))
+    .limit(1)
+)
+#: (client_pk, nonce) pairs found unused in the session's current transaction (``session.info``).
+_UNUSED_NONCES = "idp_unused_nonces"
+
+
 def nonce_used(session: Session, client_pk: int, nonce: str | None) -> bool:
-    """Did this client already get a code for ``nonce``? (OIDC Core §15.5.2: a nonce is used once.)"""
+    """Did this client already get a code for ``nonce``? (OIDC Core §15.5.2: a nonce is used once.)
+
+    Authlib checks at validation and ``idp.oidc.authorize.issue`` again just before the code is
+    stored (the request may be answered later, in another request). When both happen in one
+    transaction, the second answer is the first's: a nonce found unused is remembered until the
+    transaction ends (commit, rollback, close, a savepoint's end) or a code is stored with it."""
     if not nonce:
         return False
-    found = session.scalar(
-        select(AuthorizationCode.id).where(AuthorizationCode.client_pk == client_pk, AuthorizationCode.nonce == nonce).limit(1)
-    )
-    return found is not None
+    unused = session.info.setdefault(_UNUSED_NONCES, set())
+    if (client_pk, nonce) in unused:
+        return False
+    if session.scalar(_NONCE_USED, {"client_pk": client_pk, "nonce": nonce}) is not None:
+        return True
+    unused.add((client_pk, nonce))
+    return False
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_unused_nonces(session, transaction) -> None:
+    session.info.pop(_UNUSED_NONCES, None)
 
 
 _CODE_WITH_HOLDER = (
