@@ -31,7 +31,7 @@ sys.path[:0] = [str(ROOT), str(BENCH)]
 
 import loadgen  # noqa: E402
 
-DB_NAME = "idp_bench"
+DB_NAME = os.environ.get("BENCH_DB", "idp_bench")  # another name lets two benchmarks share a cluster
 REDIRECT_URI = "https://agency.example.hu/callback"
 
 
@@ -533,6 +533,9 @@ def parse_args(argv=None):
                         "into ~/.cache/idp-bench), checked and measured side by side, interleaved (bench/race.py)")
     p.add_argument("--race-rounds", type=int, default=3, help="--race: rounds, each side going first in turn (3)")
     p.add_argument("--race-seconds", type=float, default=5, help="--race: seconds per row and side in a round (5)")
+    p.add_argument("--signin", action="store_true",
+                   help="instead of the load phases: a password sign-in against one bare argon2id verify with the "
+                        "default parameters, in process on SQLite (bench/signin.py; about a minute)")
     p.add_argument("--phases", default="ping,discovery,mint,token,flow",
                    help="phases to run (default all; token implies mint; without ping no 'vs ping' column)")
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
@@ -541,6 +544,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.signin:
+        import signin
+
+        print(signin.report(signin.run()))
+        return 0
     started = datetime.now(UTC)
     t_start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="idp-bench-"))

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp.accounts.assurance import AssurancePolicy
 from idp.accounts.policy import ValidityPolicy
+from idp import connections
 from idp.clock import SystemClock
 from idp import models  # noqa: F401  (registers every table)
 from idp.extensions import babel, csrf, db, migrate
@@ -24,7 +25,7 @@ from idp.security.sealing import CITIZEN_TOTP_LABEL, EMAIL_CODE_LABEL, REGISTRAT
 from idp.security.secrets import KeyedDigest
 from idp.sessions.service import Timeouts
 from idp.sessions.throttle import LoginThrottle, ThrottlePolicy
-from idp.settings import Settings, load_settings, resolve_path
+from idp.settings import Settings, argon2_below_floor, load_settings, resolve_path
 from idp.sharedstate import build_shared_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +102,9 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
     app = Flask("idp", template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.before_request(_fresh_request_globals)  # first, before any extension's hook
     rt = build_runtime(settings, clock, passwords)
+    weak = argon2_below_floor(settings)
+    if weak and not settings.server.development:
+        log.warning("password hashing below the recommended floor: %s (SECURITY.md, issue 11)", weak)
     https = settings.is_https
     app.config.update(
         SECRET_KEY=settings.server.secret_key,
@@ -123,6 +127,8 @@ def create_app(settings: Settings | None = None, *, clock=None, passwords: Passw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db.init_app(app)
+    with app.app_context():
+        connections.watch(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
 
@@ -154,11 +160,12 @@ def _engine_options(settings: Settings) -> dict:
     # the message reaches the log with the failure.
     if settings.database.url.startswith("sqlite"):
         return {"connect_args": {"timeout": 15}, "hide_parameters": True}
-    # A database that does not answer fails a request within seconds (a 503, idp.web.unavailable)
-    # rather than holding a worker thread for the kernel's TCP timeout.
+    # No pool_pre_ping: a local check at checkout and pool_recycle instead (idp.connections). A database
+    # that does not answer fails a request within seconds (a 503, idp.web.unavailable) rather than
+    # holding a worker thread for the kernel's TCP timeout.
     return {
         "pool_size": settings.database.pool_size,
-        "pool_pre_ping": True,
+        "pool_recycle": settings.database.pool_recycle_seconds,
         "pool_timeout": 10,
         "connect_args": {"connect_timeout": 5},
         "hide_parameters": True,

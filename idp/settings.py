@@ -83,6 +83,23 @@ class DatabaseSettings:
         ),
     )
     pool_size: int = field(default=5, metadata=_doc("Connections kept per worker process (PostgreSQL)."))
+    pool_recycle_seconds: int = field(
+        default=1800,
+        metadata=_doc(
+            "A pooled connection older than this is replaced before use (PostgreSQL). There is no "
+            "ping before each checkout: a connection found dead invalidates the pool, and a read-only "
+            "lookup that met it is retried once on a fresh connection."
+        ),
+    )
+    client_snapshot_seconds: int = field(
+        default=5,
+        metadata=_doc(
+            "Each worker keeps the clients it served in memory and checks one against the database "
+            "(its updated_at) at most this often: a suspension, a secret rotation or an edit made on "
+            "another instance takes effect within this time (0: check on every request). A change "
+            "made through this process takes effect at once."
+        ),
+    )
 
 
 @dataclass
@@ -225,9 +242,25 @@ class SecuritySettings:
             secret=True,
         ),
     )
-    argon2_time_cost: int = field(default=3, metadata=_doc("argon2id passes (RFC 9106 §4)."))
-    argon2_memory_kib: int = field(default=65536, metadata=_doc("argon2id memory in KiB (RFC 9106 §4: 64 MiB)."))
-    argon2_parallelism: int = field(default=2, metadata=_doc("argon2id lanes; at most the cores of one worker's machine."))
+    argon2_time_cost: int = field(
+        default=3,
+        metadata=_doc(
+            "argon2id passes (RFC 9106 §4: 3 with 64 MiB). Recommended 2-4; at least 1 (with at least "
+            "46 MiB, OWASP). A stored hash made with other parameters is made again at its next sign-in."
+        ),
+    )
+    argon2_memory_kib: int = field(
+        default=65536,
+        metadata=_doc(
+            "argon2id memory in KiB (RFC 9106 §4: 64 MiB). Recommended 19456-262144 (19-256 MiB); "
+            "below 19456 the provider warns at start outside development (OWASP's floor). Each sign-in holds this "
+            "much memory while it runs: size workers x threads x this within the machine's memory."
+        ),
+    )
+    argon2_parallelism: int = field(
+        default=2,
+        metadata=_doc("argon2id lanes (1-16; recommended 1-4): at most the cores one worker's machine has."),
+    )
     login_account_failures_before_delay: int = field(
         default=3, metadata=_doc("Failed sign-ins on one username before each next try must wait (doubling).")
     )
@@ -625,6 +658,11 @@ def _validate(s: Settings) -> None:
         raise SettingsError("keys.algorithms", f"unsupported: {', '.join(sorted(unsupported))}")
     if s.keys.retain_previous_seconds <= max(s.tokens.id_token_seconds, s.tokens.access_token_seconds):
         raise SettingsError("keys.retain_previous_seconds", "must be longer than the ID and access token lifetimes")
+    _validate_argon2(s)
+    if not 0 <= s.database.client_snapshot_seconds <= 60:
+        raise SettingsError("database.client_snapshot_seconds", "must be between 0 and 60")
+    if s.database.pool_recycle_seconds <= 0:
+        raise SettingsError("database.pool_recycle_seconds", "must be positive")
     if not 1 <= s.tokens.authorization_code_seconds <= 600:
         raise SettingsError("tokens.authorization_code_seconds", "must be between 1 and 600 (RFC 6749 §4.1.2)")
     for key in ("access_token_seconds", "id_token_seconds", "refresh_token_seconds"):
@@ -720,6 +758,33 @@ def load_logging_settings(path: str | os.PathLike | None = None, environ: dict[s
     settings = build_settings({"logging": section}, {k: v for k, v in environ.items() if k.startswith("IDP_LOGGING_")})
     _validate_logging(settings.logging)
     return settings.logging
+
+
+#: OWASP Password Storage Cheat Sheet's floor for argon2id (19 MiB, 2 passes, 1 lane).
+ARGON2_MIN_MEMORY_KIB = 19456
+
+
+def _validate_argon2(s: Settings) -> None:
+    """Hard bounds only (RFC 9106 §3.1); below the recommended floor the provider starts but says
+    so (``argon2_below_floor``), since tests and development hash many passwords."""
+    sec = s.security
+    if not 1 <= sec.argon2_parallelism <= 16:
+        raise SettingsError("security.argon2_parallelism", "must be between 1 and 16")
+    if not 1 <= sec.argon2_time_cost <= 20:
+        raise SettingsError("security.argon2_time_cost", "must be between 1 and 20")
+    if sec.argon2_memory_kib < 8 * sec.argon2_parallelism:
+        raise SettingsError("security.argon2_memory_kib", "must be at least 8 KiB per lane (RFC 9106 §3.1)")
+
+
+def argon2_below_floor(s: Settings) -> str | None:
+    """Why the argon2id parameters are below the recommended floor (NIST SP 800-63B §5.1.1.2: a
+    cost as large as practical; the floor is OWASP's), or None."""
+    sec = s.security
+    if sec.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB:
+        return f"security.argon2_memory_kib is below {ARGON2_MIN_MEMORY_KIB} (19 MiB)"
+    if sec.argon2_time_cost < 2 and sec.argon2_memory_kib < 47104:
+        return "security.argon2_time_cost is 1 with less than 46 MiB of memory"
+    return None
 
 
 def _validate_mail(m: MailSettings) -> None:

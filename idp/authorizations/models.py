@@ -81,6 +81,11 @@ class Token(Base):
     auth_time: Mapped[datetime]
     acr: Mapped[str] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON, default=list)
+    #: The claim names (sorted, space-separated, never values) the ID token issued with this token
+    #: released: the access history's ``id_token`` entry, written with the token in one INSERT.
+    #: None for a refresh (no ID token). Whoever ever deletes token rows must first fold these
+    #: into ``claim_release`` (``releases.fold``), or the history loses them.
+    released_claims: Mapped[str | None] = mapped_column(Text)
 
     # -- Authlib's token contract (refresh grant, revocation) ------------------
 
@@ -134,7 +139,9 @@ class ClaimRelease(Base):
     """The citizen's access history: which agency received which claims, through which channel, when.
 
     One row per account, client, channel, claim set and day: repeats that day
-    count up and move ``last_at`` (one upsert per release, no read first).
+    count up and move ``last_at`` (one upsert per release, no read first). The
+    ``userinfo`` channel is written here; the ``id_token`` channel is derived from
+    ``token.released_claims`` (``idp.authorizations.releases``).
     """
 
     __tablename__ = "claim_release"

@@ -10,6 +10,11 @@ the transaction ends). Concurrent uses of one refresh token then queue one after
 the other instead of locking the family's rows in different orders (which
 deadlocked), and a revocation that follows a rotation sees the token the
 rotation issued (a statement's snapshot is taken after the lock is granted).
+
+The code exchange's statements are built once per process with bind parameters
+(``_CODE_WITH_HOLDER``, ``_CLAIM_CODE``, ``_INSERT_TOKEN``): building a
+statement and its cache key on every call cost more than PostgreSQL spends
+running it (bench/README.md, "Race"). The SQL is the same as before.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import hashlib
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import Account
@@ -59,39 +64,67 @@ def store_code(
         auth_time=auth_time, acr=acr, amr=list(amr), created_at=now, expires_at=now + timedelta(seconds=lifetime),
     )
     session.add(row)
+    session.info.get(_UNUSED_NONCES, set()).discard((client_pk, nonce))
     return row
 
 
+_NONCE_USED = (
+    select(AuthorizationCode.id)
+    .where(AuthorizationCode.client_pk == bindparam("client_pk"), AuthorizationCode.nonce == bindparam("nonce"))
+    .limit(1)
+)
+#: (client_pk, nonce) pairs found unused in the session's current transaction (``session.info``).
+_UNUSED_NONCES = "idp_unused_nonces"
+
+
 def nonce_used(session: Session, client_pk: int, nonce: str | None) -> bool:
-    """Did this client already get a code for ``nonce``? (OIDC Core §15.5.2: a nonce is used once.)"""
+    """Did this client already get a code for ``nonce``? (OIDC Core §15.5.2: a nonce is used once.)
+
+    Authlib checks at validation and ``idp.oidc.authorize.issue`` again just before the code is
+    stored (the request may be answered later, in another request). When both happen in one
+    transaction, the second answer is the first's: a nonce found unused is remembered until the
+    transaction ends (commit, rollback, close, a savepoint's end) or a code is stored with it."""
     if not nonce:
         return False
-    found = session.scalar(
-        select(AuthorizationCode.id).where(AuthorizationCode.client_pk == client_pk, AuthorizationCode.nonce == nonce).limit(1)
-    )
-    return found is not None
+    unused = session.info.setdefault(_UNUSED_NONCES, set())
+    if (client_pk, nonce) in unused:
+        return False
+    if session.scalar(_NONCE_USED, {"client_pk": client_pk, "nonce": nonce}) is not None:
+        return True
+    unused.add((client_pk, nonce))
+    return False
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_unused_nonces(session, transaction) -> None:
+    session.info.pop(_UNUSED_NONCES, None)
+
+
+_CODE_WITH_HOLDER = (
+    select(AuthorizationCode, Account, Consent.scopes)
+    .join(Account, Account.id == AuthorizationCode.account_id)
+    .outerjoin(*_consent_of(AuthorizationCode.account_id, AuthorizationCode.client_pk))
+    .where(AuthorizationCode.code_digest == bindparam("code_digest"), AuthorizationCode.client_pk == bindparam("client_pk"))
+)
+
+_CLAIM_CODE = (
+    update(AuthorizationCode)
+    .where(AuthorizationCode.id == bindparam("code_id"), AuthorizationCode.consumed_at.is_(None))
+    .values(consumed_at=bindparam("claimed_at"), family_id=bindparam("new_family_id"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def find_code(session: Session, code: str, client_pk: int) -> tuple[AuthorizationCode, Account, str | None] | None:
     """The code issued to this client, with its citizen's account and current consent, in one statement."""
-    row = session.execute(
-        select(AuthorizationCode, Account, Consent.scopes)
-        .join(Account, Account.id == AuthorizationCode.account_id)
-        .outerjoin(*_consent_of(AuthorizationCode.account_id, AuthorizationCode.client_pk))
-        .where(AuthorizationCode.code_digest == digest(code), AuthorizationCode.client_pk == client_pk)
-    ).first()
+    row = session.execute(_CODE_WITH_HOLDER, {"code_digest": digest(code), "client_pk": client_pk}).first()
     return tuple(row) if row is not None else None
 
 
 def claim_code(session: Session, code: AuthorizationCode, now: datetime) -> str | None:
     """Mark the code used; returns the new token family id, or None if it was already used."""
     family_id = new_secret(24)
-    result = session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.id == code.id, AuthorizationCode.consumed_at.is_(None))
-        .values(consumed_at=now, family_id=family_id)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_CLAIM_CODE, {"code_id": code.id, "claimed_at": now, "new_family_id": family_id})
     if result.rowcount != 1:
         return None
     return family_id
@@ -212,24 +245,34 @@ def store(
     auth_time: datetime,
     acr: str,
     amr: list[str],
-) -> Token:
-    token = Token(
-        family_id=family_id,
-        client_pk=client_pk,
-        account_id=account_id,
-        sid=sid,
-        scope=scope,
-        access_digest=digest(access_token),
-        refresh_digest=digest(refresh_token) if refresh_token else None,
-        issued_at=now,
-        access_expires_at=now + access_lifetime,
-        refresh_expires_at=refresh_expires_at if refresh_token else None,
-        auth_time=auth_time,
-        acr=acr,
-        amr=list(amr),
+    released_claims: str | None = None,
+) -> None:
+    """Insert the token at once, as one Core statement on the table: no ORM object and no flush
+    at the commit (the caller never reads the row back). ``released_claims``: the claim names the
+    ID token issued with it released, the access history's entry for this exchange
+    (``idp.authorizations.releases``)."""
+    session.execute(
+        _INSERT_TOKEN,
+        {
+            "family_id": family_id,
+            "client_pk": client_pk,
+            "account_id": account_id,
+            "sid": sid,
+            "scope": scope,
+            "access_digest": digest(access_token),
+            "refresh_digest": digest(refresh_token) if refresh_token else None,
+            "issued_at": now,
+            "access_expires_at": now + access_lifetime,
+            "refresh_expires_at": refresh_expires_at if refresh_token else None,
+            "auth_time": auth_time,
+            "acr": acr,
+            "amr": list(amr),
+            "released_claims": released_claims,
+        },
     )
-    session.add(token)
-    return token
+
+
+_INSERT_TOKEN = insert(Token.__table__)
 
 
 def revoke_for_account(session: Session, account_id: int, now: datetime) -> None:

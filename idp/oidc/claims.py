@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from idp.accounts.models import Account
 from idp.clients import scopes as sc
@@ -41,6 +41,9 @@ class Subject:
     account: Account
     client: Client
     consented: str | None = None
+    #: Claim names released in this request's ID token (set while it is made; the code exchange
+    #: keeps them on the token row: the access history, ``idp.authorizations.releases``).
+    released: list[str] = field(default_factory=list, compare=False)
 
 
 def releasable_scopes(allowed: str | None, requested: str | None, consented: str | None) -> frozenset[str]:

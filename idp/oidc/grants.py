@@ -127,6 +127,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def delete_authorization_code(self, authorization_code):
         """Nothing to delete: the code was claimed in ``authenticate_user`` and is kept for reuse detection."""
 
+    def create_token_response(self):
+        """Authlib's response, then the one write that issues it: ``save_token`` only kept the
+        token's values, and the ID token hook (which runs after it) put the claim names it released
+        on the subject, so the token row carries the access history's entry (one INSERT, no upsert)."""
+        result = super().create_token_response()
+        tokens.store(db.session, **self.request.issued_token, released_claims=releases.names(self.request.user.released))
+        return result
+
 
 def _gate(checkpoint: Checkpoint, account, now, policy) -> None:
     """The gate at the token endpoint (both grants), answered from the one table."""
@@ -218,6 +226,8 @@ class OpenIDConnect(OpenIDCode):
         return claims
 
     def generate_user_info(self, user, scope):
+        """The ID token's claims; their names go on the token row with the exchange (the access
+        history's ``id_token`` channel, derived from the token rows), not in a write of their own."""
         claims = claim_rules.user_claims(user, scope, self.runtime.pairwise_secret)
-        releases.record(db.session, user.account.id, user.client.id, releases.ID_TOKEN, claims, self.runtime.now())
+        user.released.extend(claims)
         return claims

@@ -17,8 +17,8 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from idp import logs, metrics
-from idp.clients import service as clients
 from idp.clients.remote import Fetcher
+from idp.clients.snapshots import ClientSnapshots
 from idp.extensions import db
 
 from idp.authorizations import tokens
@@ -31,13 +31,15 @@ class IdpAuthorizationServer(AuthorizationServer):
     def __init__(self, rt):
         super().__init__()
         self.runtime = rt
+        #: Clients kept per worker, rechecked at most every ``database.client_snapshot_seconds``.
+        self.clients = ClientSnapshots(rt.settings.database.client_snapshot_seconds)
         self.register_token_generator("default", self._generate_token)
 
     def query_client(self, client_id):
         # A NUL (possible in a Basic header) matches no client, and PostgreSQL refuses it in a query.
         if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
             return None
-        client = clients.find_active(db.session, client_id)
+        client = self.clients.find_active(db.session, client_id)
         if client is not None:
             logs.bind(client_id=client.client_id)
         return client
@@ -65,8 +67,7 @@ class IdpAuthorizationServer(AuthorizationServer):
             old = request.refresh_token
             family_id, sid, auth_time, acr, amr = old.family_id, old.sid, old.auth_time, old.acr, old.amr
             refresh_expires_at = old.refresh_expires_at
-        tokens.store(
-            db.session,
+        issued = dict(
             family_id=family_id,
             client_pk=request.client.id,
             account_id=request.user.account.id,
@@ -85,6 +86,11 @@ class IdpAuthorizationServer(AuthorizationServer):
         metrics.issued("access_token", grant, request.client.client_id)
         if token.get("refresh_token"):
             metrics.issued("refresh_token", grant, request.client.client_id)
+        if request.authorization_code is not None:
+            # Written by the grant once the ID token is made, with the claim names it released.
+            request.issued_token = issued
+        else:
+            tokens.store(db.session, **issued)
 
     def send_signal(self, name, *args, **kwargs):
         """Authlib's blinker signals are not used."""
