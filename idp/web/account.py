@@ -26,8 +26,8 @@ from . import feedback, messages, session
 from .auth import safe_next
 from .citizen_forms import ActionForm
 from .formatting import format_day
-from .forms import ConfirmForm, EndSessionForm, PasswordChangeForm, WithdrawConsentForm
-from .i18n import scope_label
+from .forms import ConfirmForm, EndSessionForm, PasswordChangeForm, WithdrawConsentForm, WithdrawOfflineForm
+from .i18n import agency_subject, scope_label
 from .interaction import allow_return
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -80,7 +80,8 @@ def show():
     view = overview(db.session, g.citizen, session.current().sid, rt.now(), rt.timeouts)
     return render_template(
         "citizen/account.html", account=g.citizen, view=view,
-        end_form=EndSessionForm(), withdraw_form=WithdrawConsentForm(), form=ConfirmForm(), ALL=ALL,
+        end_form=EndSessionForm(), withdraw_form=WithdrawConsentForm(), offline_form=WithdrawOfflineForm(),
+        form=ConfirmForm(), ALL=ALL,
     )
 
 
@@ -118,6 +119,22 @@ def withdraw():
         feedback.refuse(exc)
         return redirect(url_for("account.show"), 303)
     feedback.done("consent_withdrawn", agency=agency)
+    return redirect(url_for("account.show"), 303)
+
+
+@bp.post("/agencies/offline/withdraw")
+def withdraw_offline():
+    """End one agency's access while the citizen is away; what it may receive at sign-in stays."""
+    form = WithdrawOfflineForm()
+    if not form.validate():
+        feedback.refuse("form_invalid")
+        return redirect(url_for("account.show"), 303)
+    try:
+        agency = citizen.withdraw_offline_access(ctx(), g.citizen, form.client_id.data, runtime().now())
+    except AccountError as exc:
+        feedback.refuse(exc)
+        return redirect(url_for("account.show"), 303)
+    feedback.done("offline_access_withdrawn", agency=agency_subject(agency))
     return redirect(url_for("account.show"), 303)
 
 

@@ -18,6 +18,8 @@ class LoginForm(FlaskForm):
 class ConsentForm(FlaskForm):
     allow = SubmitField(_l("Allow"))
     deny = SubmitField(_l("Deny"))
+    #: Offline access (OIDC Core §11): the citizen's own choice, never ticked for them.
+    offline = BooleanField(default=False)
 
 
 class ConfirmForm(FlaskForm):
@@ -77,4 +79,8 @@ class EndSessionForm(FlaskForm):
 
 
 class WithdrawConsentForm(FlaskForm):
+    client_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+class WithdrawOfflineForm(FlaskForm):
     client_id = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -91,6 +91,10 @@ SCOPE_TEXT = {
             "registered with."
         ),
     ),
+    "offline_access": (
+        _l("Access while you are not signed in"),
+        _l("May read your data while you are not signed in, until you withdraw it."),
+    ),
 }
 
 
@@ -103,6 +107,17 @@ def person_name(account) -> str:
     if str(get_locale()) == "hu":
         return " ".join(p for p in (account.family_name, account.given_name) if p)
     return " ".join(p for p in (account.given_name, account.family_name) if p)
+
+
+_HU_VOWELS = set("aáeéiíoóöőuúüűAÁEÉIÍOÓÖŐUÚÜŰ")
+
+
+def agency_subject(name: str) -> str:
+    """An agency's name as the subject opening a sentence. Hungarian puts the definite article before
+    an institution's name: "A Demo Adóhivatal", "Az Országos Nyugdíjbiztosítási Főigazgatóság"."""
+    if str(get_locale()) != "hu" or not name:
+        return name
+    return ("Az " if name[0] in _HU_VOWELS else "A ") + name
 
 
 def lang_url(code: str) -> str:
@@ -118,6 +133,7 @@ def init_app(app: Flask) -> None:
             "current_locale": lambda: str(get_locale()),
             "lang_url": lang_url,
             "person_name": person_name,
+            "agency_subject": agency_subject,
             "format_date": lambda d: format_date(d, "long"),
             "scope_label": scope_label,
             "scope_description": lambda s: SCOPE_TEXT.get(s, ("", ""))[1],

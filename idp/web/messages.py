@@ -92,6 +92,7 @@ REASONS = {
     "email_code_limit": _l("Too many codes were sent in the last hour. Please try again later."),
     "email_code_not_sent": _l("The code could not be sent by email. Please try again a little later."),
     "consent_not_found": _l("There is nothing to withdraw: that agency has no data you allowed."),
+    "offline_access_not_found": _l("There is nothing to withdraw: that agency cannot read your data while you are not signed in."),
     "session_not_found": _l("That sign-in has already ended."),
     # registration (rules 1–5)
     "username_taken": _l("This username is already taken. Please choose another."),
@@ -274,6 +275,7 @@ DONE = {
     "recovery_codes_renewed": _l("Your new recovery codes are below; the previous ones no longer work."),
     "session_ended": _l("That device has been signed out. Agencies it was signed in to have been told."),
     "consent_withdrawn": _l("You withdrew what you allowed %(agency)s. It will ask you again the next time you sign in there."),
+    "offline_access_withdrawn": _l("%(agency)s can no longer read your data while you are not signed in. It still receives what you allowed when you sign in there."),
     "activated": _l(
         "Your Ügyfélkapu is activated. Now choose your own password: until you do, no agency can sign you in."
     ),

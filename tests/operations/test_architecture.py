@@ -161,7 +161,7 @@ def test_no_token_code_or_secret_reaches_the_logs(client, rt, caplog):
     caplog.set_level(logging.DEBUG)
     citizen = Citizen(client, rt, make_account(rt))
     c, secret = make_client(rt)
-    agency = Agency(client, c, secret)
+    agency = Agency(client, c, secret, offline=True)
     response = citizen.sign_in(next_url=None)
     assert response.status_code == 303
     code = agency.get_code()
