@@ -9,7 +9,10 @@ provider (the interaction's resume step), and goes back there when done.
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+import json
+from datetime import date, datetime
+
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp.accounts.errors import AccountError
@@ -19,13 +22,14 @@ from idp.clients import scopes as sc
 from idp.extensions import db
 from idp.lifecycle import citizen
 from idp.lifecycle.context import context_for
+from idp.lifecycle.export import personal_data
 from idp.lifecycle.overview import overview
 from idp.runtime import runtime
 
 from . import feedback, messages, session
 from .auth import safe_next
 from .citizen_forms import ActionForm
-from .formatting import format_day
+from .formatting import document_types, format_day, format_moment
 from .forms import ConfirmForm, EndSessionForm, PasswordChangeForm, WithdrawConsentForm, WithdrawOfflineForm
 from .i18n import agency_subject, scope_label
 from .interaction import allow_return
@@ -36,6 +40,35 @@ ALL = "all"
 CHANNELS = {
     "id_token": _l("at sign-in"),
     "userinfo": _l("asked for afterwards"),
+}
+
+#: Ügyfélkapu+ methods by name, never their secrets.
+METHODS = {"otp": _l("Authenticator app"), "email": _l("Code by email")}
+
+#: The citizen's words for the audit events about their account.
+EVENTS = {
+    "registration_started": _l("Registration started"),
+    "identity_verified": _l("Identity verified"),
+    "statement_recorded": _l("Data-provision statement recorded"),
+    "activation_code_issued": _l("Activation code sent"),
+    "activated": _l("Account activated"),
+    "registration_completed": _l("Registration completed"),
+    "password_changed": _l("Password changed"),
+    "validity_extended": _l("Validity extended"),
+    "reminder_sent": _l("Reminder sent"),
+    "consent_withdrawn": _l("Permission withdrawn from an agency"),
+    "offline_access_withdrawn": _l("Access while away withdrawn from an agency"),
+    "second_factor_enrolled": _l("Ügyfélkapu+ turned on"),
+    "second_factor_replaced": _l("Authenticator replaced"),
+    "second_factor_method_changed": _l("Ügyfélkapu+ method changed"),
+    "second_factor_removed": _l("Ügyfélkapu+ turned off"),
+    "recovery_codes_renewed": _l("New recovery codes issued"),
+    "recovery_code_used": _l("Recovery code used"),
+    "data_changed": _l("Data changed at the office"),
+    "account_reactivated": _l("Account reactivated at the office"),
+    "account_deleted": _l("Account deleted"),
+    "account_expired": _l("Account ended"),
+    "registration_lapsed": _l("Registration lapsed"),
 }
 
 
@@ -136,6 +169,39 @@ def withdraw_offline():
         return redirect(url_for("account.show"), 303)
     feedback.done("offline_access_withdrawn", agency=agency_subject(agency))
     return redirect(url_for("account.show"), 303)
+
+
+def _my_data() -> dict:
+    rt = runtime()
+    return personal_data(db.session, g.citizen, rt.now(), rt.policy, rt.timeouts, session.current().sid)
+
+
+@bp.get("/data")
+def data():
+    """GDPR Art. 15: the citizen's own data, readable. A GET that changes nothing; the download is a POST."""
+    return render_template(
+        "citizen/data.html", account=g.citizen, data=_my_data(), form=ActionForm(),
+        event_label=lambda e: EVENTS.get(e, e), channel_label=lambda c: CHANNELS.get(c, c),
+        method_label=lambda m: METHODS.get(m, m),
+        moment=lambda iso: format_moment(datetime.fromisoformat(iso)) if iso else "",
+        day=lambda iso: format_day(date.fromisoformat(iso)) if iso else "",
+        document_label=lambda t: dict(document_types()).get(t, t),
+    )
+
+
+@bp.post("/data")
+def download():
+    """GDPR Art. 20: the same data as a JSON file, CSRF-checked (a POST), never cached."""
+    if not ActionForm().validate():
+        feedback.refuse("form_invalid")
+        return redirect(url_for("account.data"), 303)
+    document = _my_data()
+    filename = f"ugyfelkapu-{g.citizen.identifier}-{runtime().now():%Y-%m-%d}.json"
+    response = Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/password", methods=["GET", "POST"])
