@@ -23,6 +23,7 @@ from idp.extensions import db
 from idp.lifecycle import citizen
 from idp.lifecycle.context import context_for
 from idp.lifecycle.export import personal_data
+from idp.oidc.claims import TEST_ACCOUNT_CLAIM
 from idp.lifecycle.overview import overview
 from idp.runtime import runtime
 
@@ -72,15 +73,30 @@ EVENTS = {
 }
 
 
-def _scope_of_claim(claim: str) -> str:
-    return next((scope for scope, claims in sc.SCOPE_CLAIMS.items() if claim in claims), claim)
+#: Claims that belong to no scope, in the citizen's words (never a claim URL on a page).
+OTHER_CLAIMS = {
+    TEST_ACCOUNT_CLAIM: _l("That this is a test account"),
+}
+
+
+def _scope_of_claim(claim: str) -> str | None:
+    return next((scope for scope, claims in sc.SCOPE_CLAIMS.items() if claim in claims), None)
+
+
+def claim_group_label(claim: str) -> str:
+    """The data group a released claim belongs to, as the consent page names it; a claim of no
+    group by its own label, and an unknown one as "other data" rather than its raw name."""
+    scope = _scope_of_claim(claim)
+    if scope is not None:
+        return str(scope_label(scope))
+    return str(OTHER_CLAIMS.get(claim, _l("Other data")))
 
 
 @bp.context_processor
 def _labels():
     def released(claims) -> list[str]:
         """The citizen's words for released claims: the data groups they consented to."""
-        return [str(scope_label(s)) for s in dict.fromkeys(_scope_of_claim(c) for c in claims)]
+        return list(dict.fromkeys(claim_group_label(c) for c in claims))
 
     return {"released": released, "channel_label": lambda c: CHANNELS.get(c, c)}
 

@@ -1,0 +1,26 @@
+"""Pages a citizen does not stumble on (issue 12): each stumbling point seen on the pages, fixed."""
+
+from __future__ import annotations
+
+from ..support.factories import make_account
+from ..support.flows import Agency, Citizen
+
+EN = {"Accept-Language": "en"}
+HU = {"Accept-Language": "hu"}
+
+
+def test_the_access_history_names_every_claim_in_words_never_a_claim_url(client, rt):
+    from ..support.factories import make_client
+
+    citizen = Citizen(client, rt, make_account(rt, is_test=True))
+    citizen.signed_in_quickly()
+    c, secret = make_client(rt)
+    agency = Agency(client, c, secret)
+    agency.tokens(scope="openid profile")
+    english = client.get("/account", headers=EN).get_data(as_text=True)
+    hungarian = client.get("/account", headers=HU).get_data(as_text=True)
+    assert "https://ugyfelkapu.gov.hu/claims" not in english
+    assert "https://ugyfelkapu.gov.hu/claims" not in hungarian
+    assert "That this is a test account" in english
+    assert "Annak jelzése, hogy ez tesztfiók" in hungarian
+    assert "Name and date of birth" in english and "Név és születési idő" in hungarian
