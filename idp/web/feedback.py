@@ -15,6 +15,7 @@ from flask import flash
 from idp.accounts.errors import AccountError
 
 from . import messages
+from .i18n import single_stop
 
 
 def refuse(reason: AccountError | str, labels: Mapping[str, str] | None = None, **details: object) -> None:
@@ -36,7 +37,7 @@ def refuse(reason: AccountError | str, labels: Mapping[str, str] | None = None, 
         return
     field = messages.FIELD_OF.get(exc.reason)
     tied = field is not None and (labels is None or field in labels)
-    flash(messages.message(exc.reason, exc.details), f"error:{field}" if tied else "error")
+    flash(single_stop(messages.message(exc.reason, exc.details)), f"error:{field}" if tied else "error")
 
 
 def form_errors(form, inputs: tuple[str, ...] = ()) -> None:
@@ -47,4 +48,4 @@ def form_errors(form, inputs: tuple[str, ...] = ()) -> None:
 
 
 def done(key: str, **values: object) -> None:
-    flash(str(messages.DONE[key]) % values, "success")
+    flash(single_stop(str(messages.DONE[key]) % values), "success")

@@ -8,6 +8,7 @@ Accept-Language, and the configured default (Hungarian).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -15,6 +16,8 @@ from babel.messages.pofile import read_po
 from flask import Flask, g, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
+from jinja2 import pass_context
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from idp.runtime import runtime
@@ -126,7 +129,31 @@ def lang_url(code: str) -> str:
     return url_for(request.endpoint or "auth.home", **(request.view_args or {}), **args)
 
 
+_DOUBLED_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+
+
+def single_stop(text: str) -> str:
+    """One full stop where a sentence ends on a value that already ends with one: an abbreviation
+    ("Budapest XI.") or a Hungarian ordinal date ("2026. december 2."). An ellipsis stays."""
+    return _DOUBLED_STOP.sub(".", text)
+
+
+def _single_stops(translate):
+    """Wrap a Jinja gettext callable: the sentence is formatted first, then its stops are made single."""
+
+    @pass_context
+    def wrapped(context, *args, **kwargs):
+        text = context.call(translate, *args, **kwargs)
+        return Markup(single_stop(text)) if isinstance(text, Markup) else single_stop(text)
+
+    return wrapped
+
+
 def init_app(app: Flask) -> None:
+    for name in ("gettext", "ngettext", "pgettext", "npgettext"):  # ``_`` resolves ``gettext``
+        if name in app.jinja_env.globals:
+            app.jinja_env.globals[name] = _single_stops(app.jinja_env.globals[name])
+
     @app.context_processor
     def _helpers():
         return {

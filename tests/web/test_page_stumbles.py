@@ -24,3 +24,26 @@ def test_the_access_history_names_every_claim_in_words_never_a_claim_url(client,
     assert "That this is a test account" in english
     assert "Annak jelzése, hogy ez tesztfiók" in hungarian
     assert "Name and date of birth" in english and "Név és születési idő" in hungarian
+
+
+def test_no_doubled_full_stop_after_an_abbreviation_or_a_hungarian_date(client, rt, db):
+    from datetime import timedelta
+
+    from idp.offices.service import create_office
+
+    from ..support.flows import csrf_of
+
+    office = create_office(db.session, rt.now(), "BP-XI-09", "Kormányablak, Budapest XI.")
+    account = make_account(rt, valid_for=timedelta(days=10))
+    account.registering_office_id = office.id
+    db.session.commit()
+    citizen = Citizen(client, rt, account)
+    citizen.signed_in_quickly()
+    for headers in (HU, EN):
+        html = client.get("/account", headers=headers).get_data(as_text=True)
+        assert "Budapest XI.." not in html and "Budapest XI." in html
+    page = client.get("/account/validity", headers=HU).get_data(as_text=True)
+    client.post("/account/validity", data={"csrf_token": csrf_of(page)}, headers=HU)
+    html = client.get("/account/validity", headers=HU).get_data(as_text=True)
+    assert "meghosszabbítottuk" in html or "meghosszabbít" in html
+    assert ".." not in html.replace("...", "")
