@@ -52,6 +52,11 @@ GATE = {
 FIELD_PROBLEMS = {
     "field_required": _l("this field is required."),
     "field_too_long": _l("this is too long."),
+    "name_too_long": _l("this is too long: use at most 100 characters."),
+    "street_too_long": _l("this is too long: use at most 200 characters."),
+    "name_characters": _l("use letters, digits, spaces, hyphens, apostrophes and full stops only (no markup or control characters)."),
+    "place_characters": _l("use letters, digits, spaces and . , - ' ( ) / only (no markup or control characters)."),
+    "street_characters": _l("remove the characters < > \" \\ { } [ ] ` and any control characters."),
     "field_invalid": _l("write it with letters, without special control characters."),
     "username_invalid": _l("use 3 to 64 letters or digits; dots, hyphens and underscores may stand between them."),
     "email_invalid": _l("this is not an email address that can receive mail."),

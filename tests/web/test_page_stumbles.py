@@ -47,3 +47,14 @@ def test_no_doubled_full_stop_after_an_abbreviation_or_a_hungarian_date(client, 
     html = client.get("/account/validity", headers=HU).get_data(as_text=True)
     assert "meghosszabbítottuk" in html or "meghosszabbít" in html
     assert ".." not in html.replace("...", "")
+
+
+def test_the_registration_page_refuses_markup_and_over_long_names_with_a_message(app, client):
+    from ..support.console import field_error, field_problem_text, follow, personal_form, submit
+    from ..support.lifecycle import registration_data
+
+    form = {**personal_form(registration_data()), "given_name": "Béla<b>x</b>", "family_name": "K" * 300}
+    html = follow(client, submit(client, "/register", form)).get_data(as_text=True)
+    assert field_problem_text(app, "name_characters") in field_error(html, "given_name")
+    assert field_problem_text(app, "name_too_long") in field_error(html, "family_name")
+    assert 'maxlength="100"' not in html, "the browser must not cut a pasted name silently"
