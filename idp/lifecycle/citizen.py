@@ -53,15 +53,22 @@ def _activate(ctx: Context, username: str, initial_password: str, code: str, now
 
 
 def change_password(
-    ctx: Context, account: Account, current: str, new: str, now: datetime, *,
+    ctx: Context, account: Account, current: str | None, new: str, now: datetime, *,
     end_others_but: str | None = None, address: str = "",
 ) -> bool:
     """The citizen's own password change (rule 7; under the 2009 rule also the renewal of an
     expired password within the grace). With ``end_others_but`` (the sid of the session making
     the change) every other sign-in session ends and the agencies holding them are told
     (back-channel logout): the citizen's choice, offered on the page. Returns whether the notice
-    mail went. The current password is throttled like the sign-in (``throttling``)."""
-    guarded(ctx, password_key(account), address, lambda: accounts.check_password(ctx.passwords, account, current))
+    mail went. The current password is throttled like the sign-in (``throttling``). ``current`` is
+    None only for the first change right after activation, in the sign-in session the activation
+    began, where the initial password was proven a moment ago (the page decides that); any other
+    account is refused ``password_wrong``."""
+    if current is None:
+        if not account.must_change_password:
+            raise AccountError("password_wrong")
+    else:
+        guarded(ctx, password_key(account), address, lambda: accounts.check_password(ctx.passwords, account, current))
     first = account.must_change_password
     ended = None
     with transaction(ctx.session):

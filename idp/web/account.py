@@ -224,6 +224,9 @@ def download():
 def password():
     """The citizen's own password change (rule 7: required at activation, allowed any time after)."""
     form = PasswordChangeForm()
+    proven = session.just_activated(g.citizen)
+    if proven:
+        del form.current_password  # typed a moment ago, at activation
     if request.method == "POST":
         if not form.validate():
             feedback.form_errors(form, PasswordChangeForm.INPUTS)
@@ -231,17 +234,19 @@ def password():
         sso = session.current()
         try:
             citizen.change_password(
-                ctx(), g.citizen, form.current_password.data, form.new_password.data, runtime().now(),
-                end_others_but=sso.sid if form.end_other_sessions.data else None, address=session.client_address(),
+                ctx(), g.citizen, None if proven else form.current_password.data, form.new_password.data,
+                runtime().now(), end_others_but=sso.sid if form.end_other_sessions.data else None,
+                address=session.client_address(),
             )
         except AccountError as exc:
             feedback.refuse(exc.reason, min=MIN_LENGTH, **exc.details)
             return redirect(here("account.password"), 303)
+        session.forget_activation()
         session.rotate_current()
         feedback.done("password_changed")
         return redirect(g.next or url_for("auth.home"), 303)
     form.next.data = g.next or ""
-    return render_template("password.html", form=form, account=g.citizen, min_length=MIN_LENGTH)
+    return render_template("password.html", form=form, account=g.citizen, min_length=MIN_LENGTH, proven=proven)
 
 
 @bp.route("/validity", methods=["GET", "POST"])

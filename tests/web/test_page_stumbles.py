@@ -58,3 +58,39 @@ def test_the_registration_page_refuses_markup_and_over_long_names_with_a_message
     assert field_problem_text(app, "name_characters") in field_error(html, "given_name")
     assert field_problem_text(app, "name_too_long") in field_error(html, "family_name")
     assert 'maxlength="100"' not in html, "the browser must not cut a pasted name silently"
+
+
+def test_an_empty_activation_form_says_to_fill_in_the_fields_and_counts_no_attempt(app, client, rt):
+    from ..support.console import field_error, field_problem_text, reason_text, submit
+
+    refused = submit(client, "/activate", {"username": "", "initial_password": "", "code": ""})
+    html = refused.get_data(as_text=True)
+    for name in ("username", "initial_password", "code"):
+        assert field_problem_text(app, "field_required") in field_error(html, name)
+    assert reason_text(app, "activation_failed") not in html
+
+
+def test_the_password_page_asks_for_the_current_password_unless_activation_just_proved_it(client, rt, db):
+    from ..support.console import outbox_code, submit
+    from ..support.lifecycle import context, register_in_person
+
+    sheet = register_in_person(rt, context(rt, notifier=rt.mailer))
+    submit(client, "/activate", {"username": sheet.username, "initial_password": sheet.initial_password,
+                                 "code": outbox_code(rt, sheet.account.email)})
+    assert 'id="current_password"' not in client.get("/account/password").get_data(as_text=True)
+    # Half an hour on, the initial password is asked again.
+    rt.clock.advance(seconds=31 * 60)
+    page = client.get("/account/password")
+    assert page.status_code == 303 or 'id="current_password"' in page.get_data(as_text=True)
+
+
+def test_an_initial_password_signed_in_otherwise_is_asked_for(client, rt):
+    citizen = Citizen(client, rt, make_account(rt, initial_password=True))
+    citizen.signed_in_quickly()
+    assert 'id="current_password"' in client.get("/account/password").get_data(as_text=True)
+
+
+def test_a_signed_in_citizen_always_gives_the_current_password(client, rt):
+    citizen = Citizen(client, rt, make_account(rt))
+    citizen.signed_in_quickly()
+    assert 'id="current_password"' in client.get("/account/password").get_data(as_text=True)
