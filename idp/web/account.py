@@ -134,6 +134,14 @@ def show():
     )
 
 
+@bp.get("/sessions/end-all")
+def confirm_end_all():
+    """"Sign out everywhere" asks first: it ends every device's sign-in, this one included."""
+    return render_template("citizen/end_all.html", account=g.citizen, end_form=EndSessionForm(), ALL=ALL,
+                           count=len(overview(db.session, g.citizen, session.current().sid, runtime().now(),
+                                              runtime().timeouts).sessions))
+
+
 @bp.post("/sessions/end")
 def end_session():
     form = EndSessionForm()

@@ -45,7 +45,7 @@ def is_signed_in(http) -> bool:
 
 
 def flash_errors(html: str) -> list[str]:
-    return re.findall(r'class="flash flash-error" role="alert">([^<]*)<', html)
+    return re.findall(r'<li class="flash-error">([^<]*)<', html)
 
 
 # The page

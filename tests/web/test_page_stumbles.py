@@ -94,3 +94,76 @@ def test_a_signed_in_citizen_always_gives_the_current_password(client, rt):
     citizen = Citizen(client, rt, make_account(rt))
     citizen.signed_in_quickly()
     assert 'id="current_password"' in client.get("/account/password").get_data(as_text=True)
+
+
+def test_every_registration_problem_shows_at_once_in_one_summary_in_form_order(app, client, rt):
+    import re
+
+    from ..support.console import field_error, field_problem_text, follow, personal_form, reason_text, submit
+    from ..support.lifecycle import registration_data
+
+    taken = make_account(rt)
+    form = {**personal_form(registration_data()), "username": taken.username, "family_name": "",
+            "address_postal_code": "12"}
+    html = follow(client, submit(client, "/register", form)).get_data(as_text=True)
+    assert reason_text(app, "username_taken") in (field_error(html, "username") or "")
+    assert field_problem_text(app, "field_required") in field_error(html, "family_name")
+    summary = re.search(r'<div class="error-summary[^"]*" role="alert"[^>]*>(.*?)</div>', html, re.S).group(1)
+    assert "Hiba történt" in summary
+    links = re.findall(r'<a href="#([a-z_]+)">', summary)
+    assert set(links) >= {"username", "family_name", "address_postal_code"}
+    order = ["family_name", "given_name", "birth_family_name", "birth_given_name", "mother_birth_family_name",
+             "mother_birth_given_name", "birth_place", "birth_country", "birth_date", "address_postal_code",
+             "address_locality", "address_street", "address_country", "email", "username"]
+    inputs = re.findall(r'<input id="([a-z_]+)"', html)
+    assert links == [i for i in inputs if i in links], "the summary follows the form's order"
+    assert all(name in order for name in links)
+    assert html.count('class="error-summary') == 1
+
+
+def test_the_english_summary_says_there_is_a_problem(client):
+    from ..support.console import submit
+
+    html = submit(client, "/activate", {"username": "", "initial_password": "", "code": ""},
+                  headers=EN).get_data(as_text=True)
+    assert "There is a problem" in html
+
+
+def test_sign_out_everywhere_asks_first_and_looks_like_a_warning(client, rt):
+    import re
+
+    from ..support.flows import csrf_of
+
+    citizen = Citizen(client, rt, make_account(rt))
+    citizen.signed_in_quickly()
+    account_html = client.get("/account", headers=EN).get_data(as_text=True)
+    assert 'href="/account/sessions/end-all"' in account_html
+    assert 'name="sid" value="all"' not in account_html, "no one-click sign-out everywhere"
+    page = client.get("/account/sessions/end-all", headers=EN)
+    html = page.get_data(as_text=True)
+    assert re.search(r'<button type="submit" class="warning" id="confirm-sign-out-everywhere">', html)
+    assert 'class="warning-text"' in html
+    done = client.post("/account/sessions/end", data={"csrf_token": csrf_of(html), "sid": "all"})
+    assert done.headers["Location"] == "/signed-out"
+
+
+def test_office_deletion_is_a_warning_and_the_sheet_notice_is_a_notice(client, rt):
+    import re
+
+    from idp.lifecycle import registration
+
+    from ..support.console import sign_in_officer
+    from ..support.lifecycle import context, identity_card, make_officer, registration_data
+
+    login = make_officer(rt)
+    sheet = registration.register_in_person(context(rt), login.officer, registration_data(),
+                                            identity_card(rt.now().date()), rt.now(), statement_signed=True)
+    assert sign_in_officer(client, rt, login).headers["Location"] == "/office/"
+    delete = client.get(f"/office/accounts/{sheet.account.identifier}/delete").get_data(as_text=True)
+    assert re.search(r'<button type="submit" class="warning" id="confirm-delete">', delete)
+    assert 'class="warning-text"' in delete
+    from pathlib import Path
+
+    template = (Path(__file__).resolve().parents[2] / "templates" / "office" / "sheet.html").read_text("utf-8")
+    notice = next(line for line in template.splitlines() if "shown only on this page, this once" in line)
+    assert 'class="notice' in notice and "flash-error" not in notice and 'role="alert"' not in notice
