@@ -167,3 +167,29 @@ def test_office_deletion_is_a_warning_and_the_sheet_notice_is_a_notice(client, r
     template = (Path(__file__).resolve().parents[2] / "templates" / "office" / "sheet.html").read_text("utf-8")
     notice = next(line for line in template.splitlines() if "shown only on this page, this once" in line)
     assert 'class="notice' in notice and "flash-error" not in notice and 'role="alert"' not in notice
+
+
+def test_a_licence_refused_for_its_date_also_says_its_expiry_date_is_missing(app, client, rt):
+    from datetime import date
+
+    from ..support.console import document_form, field_error, follow, personal_form, reason_text, submit
+    from ..support.lifecycle import identity_card, registration_data
+
+    licence = identity_card(rt.now().date(), doc_type="driving_licence", number="CA123456",
+                            issued_on=date(2000, 5, 1), expires_on=None)
+    form = {**personal_form(registration_data()), **document_form(licence)}
+    html = follow(client, submit(client, "/register/electronic", form)).get_data(as_text=True)
+    assert field_error(html, "document_issued_on") == reason_text(app, "licence_issued_too_early",
+                                                                  issued_after="2001-01-01")
+    assert field_error(html, "document_expires_on") == reason_text(app, "document_expiry_missing",
+                                                                   doc_type="driving_licence")
+
+
+def test_the_expiry_date_is_marked_required_exactly_for_the_types_that_need_it(client):
+    import re
+
+    html = client.get("/register/electronic").get_data(as_text=True)
+    options = dict(re.findall(r'<option value="([a-z_]+)"[^>]*data-expiry-required="(true|false)"', html))
+    assert options == {"identity_card": "false", "passport": "true", "driving_licence": "true"}
+    assert 'id="document_expires_on-optional"' in html
+    assert "document_form.js" in html
