@@ -136,6 +136,8 @@ PAGES = (
          "#offline", who="citizen"),
     Page("account", lambda s: "/account", ".offline-withdraw", who="citizen", main=False),
     Page("account-data", lambda s: "/account/data", "#download-data", who="citizen", main=False),
+    Page("sign-out-everywhere", lambda s: "/account/sessions/end-all", "#confirm-sign-out-everywhere", who="citizen",
+         main=False),
     # Ügyfélkapu+: the choice between an authenticator app and a code by email.
     Page("second-factor", lambda s: "/account/second-factor", "#secret", who="citizen", main=False),
     Page("office-sign-in", lambda s: "/office/sign-in", "#code", main=False),

@@ -193,3 +193,22 @@ def test_the_expiry_date_is_marked_required_exactly_for_the_types_that_need_it(c
     assert options == {"identity_card": "false", "passport": "true", "driving_licence": "true"}
     assert 'id="document_expires_on-optional"' in html
     assert "document_form.js" in html
+
+
+def test_dates_are_one_text_field_whose_hint_matches_what_it_accepts(client, db):
+    from sqlalchemy import select
+
+    from idp.accounts.models import Account
+
+    from ..support.console import personal_form, submit
+    from ..support.lifecycle import registration_data
+
+    html = client.get("/register", headers=HU).get_data(as_text=True)
+    assert 'type="date"' not in html, "no browser date control with its own (mm/dd/yyyy) format"
+    assert "például 1985. 04. 12. vagy 1985-04-12" in html
+    data = registration_data()
+    form = {**personal_form(data), "birth_date": data.birth_date.strftime("%Y. %m. %d.")}
+    response = submit(client, "/register", form)
+    assert response.headers["Location"].startswith("/register/number")
+    account = db.session.scalar(select(Account).where(Account.username == data.username))
+    assert account.birth_date == data.birth_date
