@@ -105,16 +105,22 @@ def check_document(
     if rule is None:
         raise AccountError("document_type_unknown", doc_type=doc_type)
     normalised = normalise_number(number) if isinstance(number, str) else ""
+    # Every problem at once, in the form's order (the first is the error's reason, the rest ride along
+    # in ``also``), so a licence refused for its date also says that its expiry date is missing.
+    problems: list[tuple[str, dict]] = []
     if not rule.number_matches(normalised):
-        raise AccountError("document_number_invalid", doc_type=doc_type, example=rule.number_example)
+        problems.append(("document_number_invalid", {"doc_type": doc_type, "example": rule.number_example}))
     if issued_on > today:
-        raise AccountError("document_issued_in_future")
-    if expires_on is None and rule.expiry_required:
-        raise AccountError("document_expiry_missing", doc_type=doc_type)
-    if expires_on is not None and expires_on <= issued_on:
-        raise AccountError("document_dates_inconsistent")
+        problems.append(("document_issued_in_future", {}))
     if rule.issued_after is not None and issued_on <= rule.issued_after:
-        raise AccountError("licence_issued_too_early", issued_after=rule.issued_after.isoformat())
-    if expires_on is not None and expires_on < today:
-        raise AccountError("document_expired", expired_on=expires_on.isoformat())
+        problems.append(("licence_issued_too_early", {"issued_after": rule.issued_after.isoformat()}))
+    if expires_on is None and rule.expiry_required:
+        problems.append(("document_expiry_missing", {"doc_type": doc_type}))
+    if expires_on is not None and expires_on <= issued_on:
+        problems.append(("document_dates_inconsistent", {}))
+    if expires_on is not None and expires_on < today and not any(r == "document_dates_inconsistent" for r, _ in problems):
+        problems.append(("document_expired", {"expired_on": expires_on.isoformat()}))
+    if problems:
+        (reason, details), *rest = problems
+        raise AccountError(reason, **details, also=tuple(rest)) if rest else AccountError(reason, **details)
     return Document(doc_type=doc_type, number=normalised, issued_on=issued_on, expires_on=expires_on)

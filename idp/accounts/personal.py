@@ -66,6 +66,11 @@ REASONS = (
     "field_required",
     "field_too_long",
     "field_invalid",
+    "name_too_long",
+    "street_too_long",
+    "name_characters",
+    "place_characters",
+    "street_characters",
     "username_invalid",
     "email_invalid",
     "birth_date_invalid",
@@ -172,12 +177,32 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-def _name_problem(value: str, limit: int = NAME_MAX) -> str | None:
+#: Besides letters (any script) and their accents: what a name is written with ("Kiss-Nagy",
+#: "O'Brien", "ifj.", "Kovács Jr."); a place adds , ( ) / ("Budapest XI.", "Szeged (Tápé)").
+#: Digits are let through (they are no markup, and some test and foreign records carry them).
+_NAME_EXTRA = frozenset(" -'.’‘0123456789")
+_PLACE_EXTRA = _NAME_EXTRA | frozenset(",()/")
+#: Never in a street address: markup and template characters.
+_MARKUP = frozenset('<>"\\{}[]`')
+#: Fields written like a place rather than a person's name.
+PLACE_FIELDS = ("birth_place", "address_locality")
+
+
+def _letters_only(value: str, extra: frozenset[str]) -> bool:
+    return all(unicodedata.category(c)[0] in "LM" or c in extra for c in value)
+
+
+def _name_problem(raw: object, value: str, extra: frozenset[str] = _NAME_EXTRA,
+                  characters: str = "name_characters") -> str | None:
+    """Required, at most ``NAME_MAX`` characters (said, never cut), letters with the few marks a
+    name is written with: no markup, no control characters (tabs and line breaks included)."""
     if not value:
         return "field_required"
-    if len(value) > limit:
-        return "field_too_long"
-    if _has_control(value) or not any(c.isalpha() for c in value):
+    if len(value) > NAME_MAX:
+        return "name_too_long"
+    if _has_control(str(raw)) or not _letters_only(value, extra):
+        return characters
+    if not any(c.isalpha() for c in value):
         return "field_invalid"
     return None
 
@@ -204,8 +229,12 @@ def field_problem(name: str, value: object, today: date) -> str | None:
     if name == "address_street":
         if not text:
             return "field_required"
-        return "field_too_long" if len(text) > STREET_MAX else ("field_invalid" if _has_control(text) else None)
-    return _name_problem(text)
+        if len(text) > STREET_MAX:
+            return "street_too_long"
+        return "street_characters" if _has_control(str(value)) or any(c in _MARKUP for c in text) else None
+    if name in PLACE_FIELDS:
+        return _name_problem(value, text, _PLACE_EXTRA, "place_characters")
+    return _name_problem(value, text)
 
 
 def normalised_value(name: str, value: object) -> object:

@@ -92,6 +92,22 @@ def normalise_registration_number(value: str) -> str:
     return "R-" + cleaned if len(cleaned) == 8 else ""
 
 
+def checked(session: Session, registration: Registration, today: date) -> Registration:
+    """``check_registration``, with a taken username reported together with the other fields'
+    problems, so the citizen learns everything on the first submit (not the username on a second)."""
+    try:
+        return check_registration(registration, today)
+    except AccountError as exc:
+        fields = exc.details.get("fields")
+        if isinstance(fields, dict) and "username" not in fields:
+            try:
+                check_username_free(session, registration.username)
+            except AccountError as taken:
+                fields = {"username": taken.reason, **fields}
+                raise AccountError(taken.reason, fields=fields) from None
+        raise
+
+
 def check_free(session: Session, registration: Registration) -> None:
     """``username_taken`` or ``person_has_account`` when a live record holds them."""
     check_username_free(session, registration.username)
@@ -133,7 +149,7 @@ def new_account(session: Session, registration: Registration, now: datetime, cha
 
 def pre_register(session: Session, registration: Registration, now: datetime) -> Account:
     """Online pre-registration: PENDING_VERIFICATION with a registration number (rule 1)."""
-    registration = check_registration(registration, now.date())
+    registration = checked(session, registration, now.date())
     account = new_account(session, registration, now, ONLINE, AccountState.PENDING_VERIFICATION)
     for _ in range(5):
         number = new_registration_number()
@@ -147,7 +163,7 @@ def pre_register(session: Session, registration: Registration, now: datetime) ->
 def start_registration(session: Session, registration: Registration, now: datetime, channel: str = IN_PERSON) -> Account:
     """A registration made whole in one sitting (at an office, or signed electronically):
     recorded, then verified and completed by the caller in the same transaction."""
-    registration = check_registration(registration, now.date())
+    registration = checked(session, registration, now.date())
     account = new_account(session, registration, now, channel, AccountState.PENDING_VERIFICATION)
     add_guarded(session, account, registration)
     return account

@@ -334,3 +334,20 @@ def revoke_for_client(session: Session, account_id: int, client_pk: int, now: da
         .execution_options(synchronize_session=False)
     )
     return sids
+
+
+def revoke_refresh_families(session: Session, account_id: int, client_pk: int, now: datetime) -> int:
+    """Offline access withdrawn: every token family of this agency and account that holds a refresh
+    token is revoked, all of it, in one statement (RFC 9700 §4.14: a refresh token and the tokens
+    issued with it go together). Returns how many tokens were revoked."""
+    families = (
+        select(Token.family_id)
+        .where(Token.account_id == account_id, Token.client_pk == client_pk, Token.refresh_digest.is_not(None))
+    )
+    result = session.execute(
+        update(Token)
+        .where(Token.family_id.in_(families), Token.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

@@ -46,25 +46,33 @@ def clients_cli():
 @click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise", show_default=True)
 @click.option("--sector-identifier-uri", default=None, help="Share one pairwise sub across several redirect hosts.")
 @click.option("--backchannel-logout-uri", default=None)
-@click.option("--no-refresh", is_flag=True, help="Do not issue refresh tokens to this client.")
+@click.option(
+    "--offline-access", "offline", is_flag=True,
+    help="Allow offline access (the offline_access scope and refresh tokens). A refresh token is issued only "
+         "when the client asks for offline_access with prompt=consent and the citizen ticks it on the consent page.",
+)
+@click.option("--no-refresh", is_flag=True, help="No offline access and no refresh tokens (the default; overrides --offline-access).")
 @click.option("--require-par", is_flag=True,
               help="Accept this client's authorization requests only as pushed requests (RFC 9126).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_appcontext
 def clients_add(
     name, agency, redirect_uris, post_logout, scopes, auth_method, public, jwks_file, id_token_alg, subject_type,
-    sector_identifier_uri, backchannel_logout_uri, no_refresh, require_par, as_json,
+    sector_identifier_uri, backchannel_logout_uri, offline, no_refresh, require_par, as_json,
 ):
     """Register a client; prints its id and secret (the secret is shown once and stored hashed)."""
     rt = runtime()
+    scopes = [s for s in (list(scopes) or list(sc.BASIC_SCOPES)) if not (no_refresh and s == sc.OFFLINE_ACCESS)]
+    if offline and not no_refresh and sc.OFFLINE_ACCESS not in scopes:
+        scopes.append(sc.OFFLINE_ACCESS)
     meta = ClientMetadata(
         name=name,
         agency=agency,
         redirect_uris=list(redirect_uris),
         post_logout_redirect_uris=list(post_logout),
-        scopes=list(scopes) or list(sc.BASIC_SCOPES),
+        scopes=scopes,
         token_endpoint_auth_method="none" if public else auth_method,
-        grant_types=["authorization_code"] if no_refresh else ["authorization_code", "refresh_token"],
+        grant_types=["authorization_code", "refresh_token"] if sc.OFFLINE_ACCESS in scopes else ["authorization_code"],
         id_token_signed_response_alg=id_token_alg,
         subject_type=subject_type,
         jwks=json.load(jwks_file) if jwks_file else None,
@@ -188,6 +196,19 @@ def clients_approve(client_id, scope, refuse):
     except ClientError as exc:
         raise _client_error(exc) from None
     click.echo(f"{'refused' if refuse else 'approved'} {scope} for {client_id}; scope now: {client.allowed_scopes}")
+
+
+@clients_cli.command("offline-access")
+@click.argument("client_id")
+@click.option("--withdraw", is_flag=True, help="Withdraw offline access: the client's refresh tokens stop working at once.")
+@with_appcontext
+def clients_offline_access(client_id, withdraw):
+    """Allow (or withdraw) a client's offline access: the offline_access scope and refresh tokens
+    (OpenID Connect Core §11). The client must still ask for offline_access with prompt=consent, and
+    the citizen must tick it on the consent page, before a refresh token is issued."""
+    client = _client_or_fail(client_id)
+    clients.set_offline_access(db.session, runtime().now(), client, OPERATOR_CLI, allow=not withdraw)
+    click.echo(f"{'withdrew' if withdraw else 'allowed'} offline access for {client_id}; scope now: {client.allowed_scopes}")
 
 
 @clients_cli.command("suspend")

@@ -155,6 +155,9 @@ def validate(
         raise MetadataError("invalid_client_metadata", "unknown scope requested")
     if sc.OPENID not in meta.scopes:
         meta.scopes = [sc.OPENID, *meta.scopes]
+    if sc.OFFLINE_ACCESS in meta.scopes and "refresh_token" not in meta.grant_types:
+        # Offline access is the refresh_token grant (OIDC Core §11): one does not go without the other.
+        meta.grant_types = [*meta.grant_types, "refresh_token"]
     if meta.subject_type not in ("pairwise", "public"):
         raise MetadataError("invalid_client_metadata", "subject_type must be pairwise or public")
     hosts = {authority_of(u).host for u in meta.redirect_uris}

@@ -176,3 +176,19 @@ def rotate_secret(client: Client, now: datetime, grace: timedelta) -> str:
     client.secret_digest = digest(secret)
     client.updated_at = now
     return secret
+
+
+def set_offline_access(client: Client, now: datetime, *, allow: bool) -> None:
+    """The operator allows (or withdraws) a client's offline access: the ``offline_access`` scope with
+    the ``refresh_token`` grant (OIDC Core §11). Withdrawn, the client's refresh tokens stop working
+    at once: the refresh grant checks the client's permission on every use."""
+    allowed = set(sc.parse(client.allowed_scopes))
+    grants = [g for g in (client.grant_types or []) if g != "refresh_token"]
+    if allow:
+        allowed.add(sc.OFFLINE_ACCESS)
+        grants.append("refresh_token")
+    else:
+        allowed.discard(sc.OFFLINE_ACCESS)
+    client.allowed_scopes = sc.join(allowed)
+    client.grant_types = grants
+    client.updated_at = now

@@ -1,6 +1,7 @@
 """What the citizen does: activate, change the password, extend the validity (rules 6–8).
 
-Audit events: ``activated``, ``password_changed``, ``validity_extended``, ``consent_withdrawn``. The first
+Audit events: ``activated``, ``password_changed``, ``validity_extended``, ``consent_withdrawn``,
+``offline_access_withdrawn``. The first
 password change after activation completes the registration (rule 7, "A
 jelszómódosítás az e-ügyindítás feltétele") and is told by the
 ``registration_completed`` mail; later ones by ``password_changed``.
@@ -53,15 +54,22 @@ def _activate(ctx: Context, username: str, initial_password: str, code: str, now
 
 
 def change_password(
-    ctx: Context, account: Account, current: str, new: str, now: datetime, *,
+    ctx: Context, account: Account, current: str | None, new: str, now: datetime, *,
     end_others_but: str | None = None, address: str = "",
 ) -> bool:
     """The citizen's own password change (rule 7; under the 2009 rule also the renewal of an
     expired password within the grace). With ``end_others_but`` (the sid of the session making
     the change) every other sign-in session ends and the agencies holding them are told
     (back-channel logout): the citizen's choice, offered on the page. Returns whether the notice
-    mail went. The current password is throttled like the sign-in (``throttling``)."""
-    guarded(ctx, password_key(account), address, lambda: accounts.check_password(ctx.passwords, account, current))
+    mail went. The current password is throttled like the sign-in (``throttling``). ``current`` is
+    None only for the first change right after activation, in the sign-in session the activation
+    began, where the initial password was proven a moment ago (the page decides that); any other
+    account is refused ``password_wrong``."""
+    if current is None:
+        if not account.must_change_password:
+            raise AccountError("password_wrong")
+    else:
+        guarded(ctx, password_key(account), address, lambda: accounts.check_password(ctx.passwords, account, current))
     first = account.must_change_password
     ended = None
     with transaction(ctx.session):
@@ -110,3 +118,18 @@ def withdraw_consent(ctx: Context, account: Account, client_id: str, now: dateti
         name = client.agency or client.name
     announce_logout(EndedAccess(account.id, (), tuple(notices)), ctx.logout)
     return name
+
+
+def withdraw_offline_access(ctx: Context, account: Account, client_id: str, now: datetime) -> str:
+    """The citizen ends one agency's offline access (account page) and keeps the rest of what they
+    allowed: the refresh-token families die at once (OIDC Core §11, RFC 9700 §4.14), so the agency
+    reads nothing more until the citizen signs in there again. Returns the agency's name. Reason
+    ``offline_access_not_found`` when the agency held no offline access."""
+    session = ctx.session
+    with transaction(session):
+        client = session.scalar(select(Client).where(Client.client_id == client_id)) if client_id else None
+        if client is None or not consent.withdraw_offline(session, account.id, client.id, now):
+            raise AccountError("offline_access_not_found")
+        audit.record(session, now, "offline_access_withdrawn", citizen_actor(account), account.id,
+                     client_id=client.client_id)
+        return client.agency or client.name

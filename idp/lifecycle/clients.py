@@ -100,6 +100,12 @@ def decide_scope(session: Session, now: datetime, client: Client, scope: str, ac
         _record(session, now, "client_scope_approved" if approve else "client_scope_refused", actor, client, scope=scope)
 
 
+def set_offline_access(session: Session, now: datetime, client: Client, actor: audit.Actor, *, allow: bool) -> None:
+    with transaction(session):
+        service.set_offline_access(client, now, allow=allow)
+        _record(session, now, "client_offline_allowed" if allow else "client_offline_withdrawn", actor, client)
+
+
 def rotate_secret(session: Session, now: datetime, client: Client, actor: audit.Actor, grace: timedelta) -> str:
     """A new secret (shown once); the previous one works for ``grace``."""
     with transaction(session):

@@ -42,6 +42,8 @@ class AgencyView:
     scopes: tuple[str, ...]
     granted_at: datetime
     updated_at: datetime
+    #: The citizen let this agency read their data while they are not signed in (OIDC Core §11).
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ def overview(session: Session, account: Account, current_sid: str | None, now: d
         )
     agencies = [
         AgencyView(client.client_id, client.agency or client.name, client.name,
-                   tuple(x for x in sc.parse(c.scopes) if x != sc.OPENID), c.granted_at, c.updated_at)
+                   tuple(x for x in sc.parse(c.scopes) if x not in (sc.OPENID, sc.OFFLINE_ACCESS)), c.granted_at,
+                   c.updated_at, offline=sc.OFFLINE_ACCESS in sc.parse(c.scopes))
         for c, client in session.execute(
             select(Consent, Client).join(Client, Client.id == Consent.client_pk)
             .where(Consent.account_id == account.id).order_by(Consent.updated_at.desc())

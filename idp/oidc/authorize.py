@@ -142,6 +142,18 @@ def _hint_subject(rt, hint: str | None) -> str | None:
     return sub
 
 
+def _offline_only_with_consent(scope: str, prompt: str | None, client) -> str:
+    """OIDC Core §11: ``offline_access`` is ignored unless the request has ``prompt=consent`` (so the
+    citizen is asked every time), and unless the client is allowed to hold offline access."""
+    asked = sc.parse(scope)
+    if sc.OFFLINE_ACCESS not in asked:
+        return scope
+    allowed = sc.OFFLINE_ACCESS in sc.parse(client.allowed_scopes) and client.check_grant_type("refresh_token")
+    if allowed and "consent" in (prompt or "").split():
+        return scope
+    return " ".join(s for s in asked if s != sc.OFFLINE_ACCESS)
+
+
 def validate(rt, *, end_user=None):
     """Validate the current HTTP request as an authorization request; returns the request and its
     client. Raises Authlib's ``OAuth2Error``, with ``redirect_uri`` set only once that URI was
@@ -153,7 +165,7 @@ def validate(rt, *, end_user=None):
         request = AuthorizationRequest(
             client_id=grant.request.client.client_id,
             redirect_uri=grant.redirect_uri,
-            scope=grant.request.scope or "",
+            scope=_offline_only_with_consent(grant.request.scope or "", data.get("prompt"), grant.request.client),
             state=data.get("state") or "",
             nonce=data.get("nonce") or "",
             code_challenge=data.get("code_challenge") or "",
@@ -210,7 +222,10 @@ def judge(rt, request: AuthorizationRequest, client, account, sso, moment: Momen
     if not moment.consented and (missing or "consent" in request.prompt):
         if request.silent:
             return Outcome(ERROR, error="consent_required")
-        return Outcome(CONSENT, missing_scopes=missing or [s for s in sc.parse(request.scope) if s != sc.OPENID])
+        asked = missing or [s for s in sc.parse(request.scope) if s != sc.OPENID]
+        if sc.OFFLINE_ACCESS in sc.parse(request.scope) and sc.OFFLINE_ACCESS not in asked:
+            asked.append(sc.OFFLINE_ACCESS)  # asked every time (Core §11), even when granted before
+        return Outcome(CONSENT, missing_scopes=asked)
     return Outcome(ISSUE)
 
 

@@ -26,7 +26,7 @@ from idp.extensions import db
 from . import claims as claim_rules
 from . import refusals
 from .refusals import Checkpoint
-from idp.authorizations import releases, tokens
+from idp.authorizations import consent, releases, tokens
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 RESPONSE_MODES = ("query", "form_post")
@@ -173,7 +173,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("The refresh token was already used.")
         account = db.session.get(Account, refresh_token.account_id)
         _gate(Checkpoint.REFRESH, account, now, rt.policy)
-        return claim_rules.Subject(account, self.request.client)
+        client = self.request.client
+        consented = " ".join(sorted(consent.granted_scopes(db.session, account.id, client.id)))
+        if not sc.offline_granted(client.allowed_scopes, client.grant_types, refresh_token.scope, consented):
+            # Offline access withdrawn (by the citizen or the operator) since it was issued.
+            tokens.revoke_family(db.session, refresh_token.family_id, now)
+            raise InvalidGrantError("Offline access is not granted.")
+        return claim_rules.Subject(account, client, consented)
 
     def revoke_old_credential(self, refresh_token):
         """Already done: ``authenticate_user`` marked it rotated in the same transaction."""

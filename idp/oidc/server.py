@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from idp import logs, metrics
+from idp.clients import scopes as sc
 from idp.clients.remote import Fetcher
 from idp.clients.snapshots import ClientSnapshots
 from idp.extensions import db
@@ -45,13 +46,21 @@ class IdpAuthorizationServer(AuthorizationServer):
         return client
 
     def _generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+        """A refresh token only with offline access (OIDC Core §11): the client may hold it, the
+        request carried ``offline_access`` and the citizen consented to it; otherwise the scope
+        answered does not name ``offline_access`` either."""
+        offline = include_refresh_token and sc.offline_granted(
+            client.allowed_scopes, client.grant_types, scope, getattr(user, "consented", None)
+        )
+        if not offline:
+            scope = " ".join(s for s in sc.parse(scope) if s != sc.OFFLINE_ACCESS)
         token = {
             "token_type": "Bearer",
             "access_token": tokens.new_token_value(),
             "expires_in": self.runtime.settings.tokens.access_token_seconds,
             "scope": scope or "",
         }
-        if include_refresh_token:
+        if offline:
             token["refresh_token"] = tokens.new_token_value()
         return token
 

@@ -15,6 +15,7 @@ from flask import flash
 from idp.accounts.errors import AccountError
 
 from . import messages
+from .i18n import single_stop
 
 
 def refuse(reason: AccountError | str, labels: Mapping[str, str] | None = None, **details: object) -> None:
@@ -34,9 +35,10 @@ def refuse(reason: AccountError | str, labels: Mapping[str, str] | None = None, 
             else:
                 flash(text, "error")
         return
-    field = messages.FIELD_OF.get(exc.reason)
-    tied = field is not None and (labels is None or field in labels)
-    flash(messages.message(exc.reason, exc.details), f"error:{field}" if tied else "error")
+    for reason_, details_ in ((exc.reason, exc.details), *exc.details.get("also", ())):
+        field = messages.FIELD_OF.get(reason_)
+        tied = field is not None and (labels is None or field in labels)
+        flash(single_stop(messages.message(reason_, details_)), f"error:{field}" if tied else "error")
 
 
 def form_errors(form, inputs: tuple[str, ...] = ()) -> None:
@@ -47,4 +49,4 @@ def form_errors(form, inputs: tuple[str, ...] = ()) -> None:
 
 
 def done(key: str, **values: object) -> None:
-    flash(str(messages.DONE[key]) % values, "success")
+    flash(single_stop(str(messages.DONE[key]) % values), "success")

@@ -47,9 +47,15 @@ def format_moment(value: datetime | None) -> str:
     return f"{format_day(value)} {format_time(_local(value), 'short', locale=str(get_locale()))}"
 
 
+def document_option_data() -> dict[str, dict[str, str]]:
+    """Per document type, what the form's script needs: whether an expiry date is required."""
+    return {rule.doc_type: {"expiry-required": "true" if rule.expiry_required else "false"} for rule in DOCUMENT_RULES}
+
+
 def helpers() -> dict:
     """For every template (registered by ``init_app``)."""
     return {
+        "document_option_data": document_option_data,
         "format_day": format_day,
         "format_moment": format_moment,
         "state_label": lambda state: str(messages.STATES.get(str(state), state)),

@@ -18,6 +18,8 @@ class LoginForm(FlaskForm):
 class ConsentForm(FlaskForm):
     allow = SubmitField(_l("Allow"))
     deny = SubmitField(_l("Deny"))
+    #: Offline access (OIDC Core §11): the citizen's own choice, never ticked for them.
+    offline = BooleanField(default=False)
 
 
 class ConfirmForm(FlaskForm):
@@ -99,3 +101,7 @@ class RecoveryPasswordForm(FlaskForm):
     )
 
     INPUTS = ("new_password", "confirm_password")
+
+
+class WithdrawOfflineForm(FlaskForm):
+    client_id = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -8,6 +8,7 @@ Accept-Language, and the configured default (Hungarian).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -15,6 +16,8 @@ from babel.messages.pofile import read_po
 from flask import Flask, g, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
+from jinja2 import pass_context
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from idp.runtime import runtime
@@ -91,6 +94,10 @@ SCOPE_TEXT = {
             "registered with."
         ),
     ),
+    "offline_access": (
+        _l("Access while you are not signed in"),
+        _l("May read your data while you are not signed in, until you withdraw it."),
+    ),
 }
 
 
@@ -105,19 +112,55 @@ def person_name(account) -> str:
     return " ".join(p for p in (account.given_name, account.family_name) if p)
 
 
+_HU_VOWELS = set("aáeéiíoóöőuúüűAÁEÉIÍOÓÖŐUÚÜŰ")
+
+
+def agency_subject(name: str) -> str:
+    """An agency's name as the subject opening a sentence. Hungarian puts the definite article before
+    an institution's name: "A Demo Adóhivatal", "Az Országos Nyugdíjbiztosítási Főigazgatóság"."""
+    if str(get_locale()) != "hu" or not name:
+        return name
+    return ("Az " if name[0] in _HU_VOWELS else "A ") + name
+
+
 def lang_url(code: str) -> str:
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]
     return url_for(request.endpoint or "auth.home", **(request.view_args or {}), **args)
 
 
+_DOUBLED_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+
+
+def single_stop(text: str) -> str:
+    """One full stop where a sentence ends on a value that already ends with one: an abbreviation
+    ("Budapest XI.") or a Hungarian ordinal date ("2026. december 2."). An ellipsis stays."""
+    return _DOUBLED_STOP.sub(".", text)
+
+
+def _single_stops(translate):
+    """Wrap a Jinja gettext callable: the sentence is formatted first, then its stops are made single."""
+
+    @pass_context
+    def wrapped(context, *args, **kwargs):
+        text = context.call(translate, *args, **kwargs)
+        return Markup(single_stop(text)) if isinstance(text, Markup) else single_stop(text)
+
+    return wrapped
+
+
 def init_app(app: Flask) -> None:
+    for name in ("gettext", "ngettext", "pgettext", "npgettext"):  # ``_`` resolves ``gettext``
+        if name in app.jinja_env.globals:
+            app.jinja_env.globals[name] = _single_stops(app.jinja_env.globals[name])
+
     @app.context_processor
     def _helpers():
         return {
             "current_locale": lambda: str(get_locale()),
             "lang_url": lang_url,
             "person_name": person_name,
+            "agency_subject": agency_subject,
             "format_date": lambda d: format_date(d, "long"),
             "scope_label": scope_label,
             "scope_description": lambda s: SCOPE_TEXT.get(s, ("", ""))[1],

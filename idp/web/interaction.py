@@ -28,6 +28,7 @@ from idp.interactions.models import Interaction
 from idp.oidc import authorize as rules
 from idp.authorizations import consent as consents
 from idp.oidc.responses import allow_form_target
+from idp.clients import scopes as sc
 from idp.clients import service as clients
 from idp.runtime import runtime
 
@@ -212,10 +213,13 @@ def consent(uid: str):
             return redirect(url_for("interaction.consent", uid=uid), 303)
         if request.form.get("decision") != "allow":
             return _cancel()
-        consents.record(db.session, account.id, g.client.id, g.authz.scope, rt.now())
+        offline = form.offline.data and sc.OFFLINE_ACCESS in g.interaction.reasons
+        consents.record(db.session, account.id, g.client.id, g.authz.scope, rt.now(), offline=bool(offline))
         interactions.consented(g.interaction, rt.now())
         return redirect(url_for("interaction.resume", uid=uid), 303)
-    return render_template("consent.html", account=account, scopes=g.interaction.reasons, form=form,
+    scopes = [s for s in g.interaction.reasons if s != sc.OFFLINE_ACCESS]
+    return render_template("consent.html", account=account, scopes=scopes, form=form,
+                           offline=sc.OFFLINE_ACCESS in g.interaction.reasons,
                            action=url_for("interaction.consent", uid=uid), **_page())
 
 

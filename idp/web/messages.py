@@ -52,6 +52,11 @@ GATE = {
 FIELD_PROBLEMS = {
     "field_required": _l("this field is required."),
     "field_too_long": _l("this is too long."),
+    "name_too_long": _l("this is too long: use at most 100 characters."),
+    "street_too_long": _l("this is too long: use at most 200 characters."),
+    "name_characters": _l("use letters, digits, spaces, hyphens, apostrophes and full stops only (no markup or control characters)."),
+    "place_characters": _l("use letters, digits, spaces and . , - ' ( ) / only (no markup or control characters)."),
+    "street_characters": _l("remove the characters < > \" \\ { } [ ] ` and any control characters."),
     "field_invalid": _l("write it with letters, without special control characters."),
     "username_invalid": _l("use 3 to 64 letters or digits; dots, hyphens and underscores may stand between them."),
     "email_invalid": _l("this is not an email address that can receive mail."),
@@ -100,6 +105,7 @@ REASONS = {
     "email_code_limit": _l("Too many codes were sent in the last hour. Please try again later."),
     "email_code_not_sent": _l("The code could not be sent by email. Please try again a little later."),
     "consent_not_found": _l("There is nothing to withdraw: that agency has no data you allowed."),
+    "offline_access_not_found": _l("There is nothing to withdraw: that agency cannot read your data while you are not signed in."),
     "session_not_found": _l("That sign-in has already ended."),
     # registration (rules 1–5)
     "username_taken": _l("This username is already taken. Please choose another."),
@@ -292,6 +298,7 @@ DONE = {
     "passkey_removed": _l("Your passkey %(name)s is removed: it no longer signs you in."),
     "session_ended": _l("That device has been signed out. Agencies it was signed in to have been told."),
     "consent_withdrawn": _l("You withdrew what you allowed %(agency)s. It will ask you again the next time you sign in there."),
+    "offline_access_withdrawn": _l("%(agency)s can no longer read your data while you are not signed in. It still receives what you allowed when you sign in there."),
     "activated": _l(
         "Your Ügyfélkapu is activated. Now choose your own password: until you do, no agency can sign you in."
     ),

@@ -21,6 +21,7 @@ from idp.accounts.documents import DOCUMENT_RULES
 from idp.accounts.errors import AccountError
 from idp.lifecycle import citizen, registration, signin
 from idp.lifecycle.context import ACTIVATION_PATH
+from .session import JUST_ACTIVATED
 from idp.runtime import runtime
 
 from . import feedback
@@ -148,26 +149,40 @@ def electronic_sheet():
 # -- activation (rule 6) -----------------------------------------------------------------
 
 
+def _activation_page(form, nxt: str | None):
+    """The page again, answering the POST itself (never stored, never cached): what the citizen typed
+    stays, the initial password included, except the code, which is typed anew."""
+    form.code.data = ""
+    return render_template("citizen/activate.html", form=form, next=nxt or "",
+                           initial_password=form.initial_password.data or "")
+
+
 @bp.route(ACTIVATION_PATH, methods=["GET", "POST"])
 def activate():
     """Activation is the first sign-in (rule 6): a session starts, and the password page follows at once,
     since the gate keeps every agency out until the citizen has chosen a password (rule 7)."""
     rt = runtime()
     nxt = safe_next(request.values.get("next"))
-    back = url_for("registration.activate", next=nxt) if nxt else url_for("registration.activate")
     if request.method == "POST":
         form = ActivationForm()
         username = (form.username.data or "").strip()
         form_session["activation_username"] = username
+        empty = {name: "field_required" for name in form.INPUTS if not (form[name].data or "").strip()}
+        if empty:
+            # A form sent empty is told to fill in the fields, and no sign-in attempt is counted.
+            feedback.refuse(AccountError("field_required", fields=empty), form.labels())
+            return _activation_page(form, nxt)
         try:
             account = citizen.activate(context(), username, form.initial_password.data or "", form.code.data or "",
                                        rt.now(), address=session.client_address())
         except AccountError as exc:
             feedback.refuse(exc, form.labels())
-            return redirect(back, 303)
+            return _activation_page(form, nxt)
         form_session.pop("activation_username", None)
-        session.signed_in(signin.begin(context(), account, [assurance.PWD], session.device(), rt.now(),
-                                       replacing=session.current()))
+        sso = session.signed_in(signin.begin(context(), account, [assurance.PWD], session.device(), rt.now(),
+                                             replacing=session.current()))
+        # The initial password was just proven: the password page that follows does not ask for it again.
+        form_session[JUST_ACTIVATED] = {"sid": sso.sid, "at": rt.now().timestamp()}
         feedback.done("activated")
         return redirect(url_for("account.password", next=nxt) if nxt else url_for("account.password"), 303)
     form = ActivationForm(data={"username": form_session.get("activation_username") or request.args.get("username", "")})

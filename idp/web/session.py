@@ -15,6 +15,7 @@ browser's session; only its digest is stored on the record.
 from __future__ import annotations
 
 from flask import Flask, Response, g, request
+from flask import session as form_session
 
 from idp.accounts.models import Account
 from idp.extensions import db
@@ -29,6 +30,26 @@ from idp.sessions.models import SsoSession
 from .security import after_commit
 
 _UNSET = object()
+
+#: In the form session: the sign-in session that activation just began (rule 6), so the password
+#: page that follows does not ask for the initial password the citizen has just typed.
+JUST_ACTIVATED = "just_activated"
+JUST_ACTIVATED_SECONDS = 30 * 60
+
+
+def just_activated(account: Account | None) -> bool:
+    """This sign-in session began with the activation, a short while ago, and the account still has
+    its initial password: the initial password counts as proven for the first password change."""
+    marker = form_session.get(JUST_ACTIVATED)
+    sso = current()
+    if not isinstance(marker, dict) or sso is None or account is None or not account.must_change_password:
+        return False
+    age = runtime().now().timestamp() - float(marker.get("at", 0))
+    return marker.get("sid") == sso.sid and sso.account_id == account.id and 0 <= age <= JUST_ACTIVATED_SECONDS
+
+
+def forget_activation() -> None:
+    form_session.pop(JUST_ACTIVATED, None)
 
 
 def current() -> SsoSession | None:

@@ -142,6 +142,7 @@ def test_deletion_erases_personal_data_and_keeps_only_the_anonymous_record(ctx, 
 
 
 def test_the_gate_refuses_an_account_deleted_after_its_token_was_issued(ctx, rt, db, client, agency, home, account):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     citizen = Citizen(client, rt, account)
     citizen.signed_in_quickly()
     tokens = agency.tokens()

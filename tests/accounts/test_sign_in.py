@@ -41,7 +41,7 @@ def cookie_value(header: str) -> str:
 
 
 def flash_errors(html: str) -> list[str]:
-    return re.findall(r'class="flash flash-error" role="alert">([^<]*)<', html)
+    return re.findall(r'<li class="flash-error">([^<]*)<', html)
 
 
 # The page

@@ -319,6 +319,10 @@ def test_sign_out_everywhere_signs_out_the_other_browser_too(browsers, provider,
     bw.step(here, "two-sessions")
     with here.expect_navigation():
         here.locator("#sign-out-everywhere").click()
+    here.wait_for_url(provider.url("/account/sessions/end-all"))  # it asks first, as a warning
+    assert "warning" in here.locator("#confirm-sign-out-everywhere").get_attribute("class")
+    with here.expect_navigation():
+        here.locator("#confirm-sign-out-everywhere").click()
     here.wait_for_url(provider.url("/signed-out"))
 
     for page in (here, there):

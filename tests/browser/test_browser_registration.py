@@ -212,7 +212,8 @@ def test_pre_registration_to_activation_to_an_agency(browsers, site, smtp):
     with citizen.expect_navigation():
         citizen.locator("ul.reasons a.button").click()
     at(citizen, f"{provider}/account/password")
-    citizen.fill("#current_password", sheet["initial-password"])
+    # Activation proved the initial password a moment ago: it is not asked a second time.
+    assert citizen.locator("#current_password").count() == 0
     citizen.fill("#new_password", NEW_PASSWORD)
     citizen.fill("#confirm_password", NEW_PASSWORD)
     submit(citizen)

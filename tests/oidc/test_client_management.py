@@ -136,6 +136,7 @@ def test_an_update_cannot_grant_the_sensitive_scope_without_approval(client, rt)
 
 
 def test_a_suspended_client_stops_at_once_and_a_resumed_one_works_again(app, citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     tokens = agency.tokens()
     assert run(app, "clients", "suspend", agency.client.client_id).exit_code == 0
     assert agency.userinfo(tokens["access_token"]).status_code == 401

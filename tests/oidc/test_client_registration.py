@@ -66,7 +66,9 @@ def test_discovery_names_the_registration_endpoint(client, rt):
 
 
 def test_a_registered_client_gets_tokens(client, rt, citizen):
-    agency, _ = registered_agency(client, rt, grant_types=["authorization_code", "refresh_token"])
+    agency, _ = registered_agency(client, rt, grant_types=["authorization_code", "refresh_token"],
+                                  scope="openid profile email offline_access")
+    agency.offline = True
     citizen.signed_in_quickly()
     tokens = agency.tokens()
     assert agency.userinfo(tokens["access_token"]).get_json()["family_name"] == "Kovács"
@@ -315,7 +317,9 @@ def test_a_refused_update_changes_nothing(change, error, client, rt):
 
 
 def test_delete_removes_the_client_and_its_tokens_stop_working(client, rt, citizen):
-    agency, body = registered_agency(client, rt, grant_types=["authorization_code", "refresh_token"])
+    agency, body = registered_agency(client, rt, grant_types=["authorization_code", "refresh_token"],
+                                  scope="openid profile email offline_access")
+    agency.offline = True
     citizen.signed_in_quickly()
     tokens = agency.tokens()
     path, headers = configuration_path(body), bearer(body["registration_access_token"])

@@ -150,6 +150,7 @@ def test_code_exchange_is_invalid_grant(condition, citizen, agency, rt, db):
 
 @each_condition
 def test_refresh_is_invalid_grant(condition, citizen, agency, rt, db):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     citizen.signed_in_quickly()
     tokens = agency.tokens()
     stop(condition, citizen, rt, db)
@@ -178,6 +179,7 @@ def test_userinfo_is_invalid_token(condition, method, citizen, agency, rt, db):
 @each_condition
 @pytest.mark.parametrize("kind", ["access_token", "refresh_token"])
 def test_introspection_is_inactive(condition, kind, citizen, agency, rt, db):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     citizen.signed_in_quickly()
     tokens = agency.tokens()
     assert agency.introspect(tokens[kind]).get_json()["active"] is True
@@ -212,6 +214,7 @@ def test_second_factor_meets_a_second_factor_request(ask, citizen, agency):
 
 
 def test_passing_account_reaches_every_checkpoint(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     citizen.signed_in_quickly()
     tokens = agency.tokens()
     assert agency.userinfo(tokens["access_token"]).status_code == 200

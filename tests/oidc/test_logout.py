@@ -37,6 +37,7 @@ def agency(client, rt):
 def signed_in(citizen, agency):
     """A citizen signed in through the form, and the tokens an agency got in that session."""
     assert citizen.sign_in().status_code == 303
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     return agency.tokens()
 
 

@@ -287,6 +287,7 @@ def test_suspended_client_gets_error_page_at_authorize(citizen, agency):
 
 
 def test_suspended_client_tokens_stop_working(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     body = agency.tokens()
     suspend(agency.client)
     assert agency.userinfo(body["access_token"]).status_code == 401

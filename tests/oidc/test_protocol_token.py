@@ -55,6 +55,7 @@ def assert_alive(agency, body: dict) -> None:
 
 
 def test_code_reuse_is_refused_and_revokes_first_tokens(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     code = agency.get_code()
     first = agency.exchange(code)
     assert first.status_code == 200
@@ -172,6 +173,7 @@ def test_redirect_uri_mismatch_is_invalid_grant(citizen, agency, redirect_uri):
 
 
 def test_refresh_rotates_and_old_refresh_token_stops_working(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     first = agency.tokens()
     second = agency.refresh(first["refresh_token"])
     assert second.status_code == 200, second.get_json()
@@ -183,6 +185,7 @@ def test_refresh_rotates_and_old_refresh_token_stops_working(citizen, agency):
 
 
 def test_reused_refresh_token_revokes_whole_family(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     first = agency.tokens()
     second = agency.refresh(first["refresh_token"]).get_json()
     third = agency.refresh(second["refresh_token"]).get_json()
@@ -193,6 +196,7 @@ def test_reused_refresh_token_revokes_whole_family(citizen, agency):
 
 
 def test_refresh_reuse_leaves_other_families_alone(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     mine = agency.tokens()
     other = agency.tokens()
     agency.refresh(mine["refresh_token"])
@@ -201,6 +205,7 @@ def test_refresh_reuse_leaves_other_families_alone(citizen, agency):
 
 
 def test_refresh_with_narrower_scope(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     first = agency.tokens(scope="openid profile email")
     response = post_token(agency, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
                                    "scope": "openid profile"})
@@ -211,6 +216,7 @@ def test_refresh_with_narrower_scope(citizen, agency):
 
 
 def test_refresh_with_wider_scope_is_invalid_scope(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     first = agency.tokens(scope="openid profile")
     response = post_token(agency, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
                                    "scope": "openid profile email"})
@@ -219,6 +225,7 @@ def test_refresh_with_wider_scope_is_invalid_scope(citizen, agency):
 
 
 def test_refresh_token_of_another_client_is_invalid_grant(citizen, agency, client, rt):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     body = agency.tokens()
     c, secret = make_client(rt)
     assert error_of(Agency(client, c, secret).refresh(body["refresh_token"])) == "invalid_grant"
@@ -226,6 +233,7 @@ def test_refresh_token_of_another_client_is_invalid_grant(citizen, agency, clien
 
 
 def test_expired_refresh_token_is_invalid_grant(citizen, agency, rt):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     body = agency.tokens()
     rt.clock.advance(seconds=rt.settings.tokens.refresh_token_seconds + 1)
     assert error_of(agency.refresh(body["refresh_token"])) == "invalid_grant"
@@ -301,6 +309,7 @@ def test_id_token_signed_with_client_algorithm_verifies_against_jwks(citizen, cl
 
 
 def test_revoking_refresh_token_revokes_its_family(citizen, agency):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     first = agency.tokens()
     second = agency.refresh(first["refresh_token"]).get_json()
     other = agency.tokens()
@@ -337,6 +346,7 @@ def test_another_client_cannot_revoke_a_token(citizen, agency, client, rt):
 
 
 def test_introspection_of_another_clients_token_is_inactive(citizen, agency, client, rt):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     body = agency.tokens()
     c, secret = make_client(rt)
     other = Agency(client, c, secret)

@@ -221,6 +221,7 @@ def test_under_the_2009_rule_reminders_go_before_the_password_expires(rt, db, ct
 
 
 def test_the_gate_refuses_an_account_expired_after_its_token_was_issued(rt, db, client, agency, mail):
+    agency.offline = True  # refresh tokens need offline access (OIDC Core §11)
     from ..support.flows import Citizen
 
     account = make_account(rt, valid_for=timedelta(hours=1))

@@ -101,7 +101,7 @@ def make_client(
         name=name or f"Agency {n}",
         redirect_uris=redirect_uris or [redirect_uri],
         post_logout_redirect_uris=post_logout_redirect_uris or [],
-        scopes=scopes or ["openid", "profile", "email", "address"],
+        scopes=[*(scopes or ["openid", "profile", "email", "address"]), *(["offline_access"] if refresh else [])],
         token_endpoint_auth_method=auth_method,
         grant_types=["authorization_code", "refresh_token"] if refresh else ["authorization_code"],
         id_token_signed_response_alg=alg,

@@ -122,6 +122,9 @@ class Agency:
     nonce: str = ""
     state: str = ""
     last_params: dict = field(default_factory=dict)
+    #: Ask for offline access (OIDC Core §11: ``offline_access`` with ``prompt=consent``) and tick it
+    #: on the consent page, so the tokens include a refresh token. The client must be allowed it.
+    offline: bool = False
 
     def __post_init__(self):
         self.redirect_uri = self.redirect_uri or self.client.redirect_uris[0]
@@ -141,6 +144,11 @@ class Agency:
             "code_challenge_method": "S256",
         }
         params.update(overrides)
+        if self.offline:
+            if "offline_access" not in (params.get("scope") or "").split():
+                params["scope"] = f"{params.get('scope') or ''} offline_access".strip()
+            if "prompt" not in overrides:
+                params["prompt"] = "consent"
         self.last_params = {k: v for k, v in params.items() if v is not None}
         return self.last_params
 
@@ -172,12 +180,16 @@ class Agency:
         """Authorize and follow the provider's redirects: a page, or the answer to the agency."""
         return self.follow(self.authorize(**overrides))
 
-    def consent(self, page, decision: str = "allow"):
-        """Answer the consent page ``page`` (a response showing it); returns the provider's answer."""
+    def consent(self, page, decision: str = "allow", offline: bool | None = None):
+        """Answer the consent page ``page`` (a response showing it); returns the provider's answer.
+        Offline access is ticked when offered and ``offline`` (default: the agency's own ``offline``)."""
         html = page.get_data(as_text=True)
         action = re.search(r'<form method="post" action="([^"]*/consent)"', html)
         assert action, "not a consent page"
-        return self.http.post(action.group(1), data={"csrf_token": csrf_of(html), "decision": decision})
+        data = {"csrf_token": csrf_of(html), "decision": decision}
+        if (self.offline if offline is None else offline) and 'name="offline"' in html:
+            data["offline"] = "y"
+        return self.http.post(action.group(1), data=data)
 
     def code_from(self, response) -> str:
         assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]

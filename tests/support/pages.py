@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from idp.accounts import assurance
 from idp.accounts.service import find_by_username
-from idp.clients.service import find
+from idp.clients.service import find, set_offline_access
 from idp.demo.seed import AGENCIES, DEMO_PASSWORD, DEMO_USERNAME, seed
 from idp.extensions import db
 from idp.authorizations import consent
@@ -63,7 +63,9 @@ def seed_site(rt, base: str) -> Site:
     site = Site(base, clients, rt.settings.session_cookie_name)
     citizen = find_by_username(db.session, DEMO_USERNAME)
     newcomer = make_account(rt, username="uj.polgar", initial_password=True, family_name="Szabó", given_name="Péter")
-    consent.record(db.session, citizen.id, find(db.session, clients["agency2"]).id, CONSENTED, rt.now())
+    for key in clients:  # both may ask for offline access (the consent page's extra question)
+        set_offline_access(find(db.session, clients[key]), rt.now(), allow=True)
+    consent.record(db.session, citizen.id, find(db.session, clients["agency2"]).id, CONSENTED, rt.now(), offline=True)
     pwd = ["pwd"]
     for who, account in (("citizen", citizen), ("newcomer", newcomer)):
         _sso, secret = sessions.start(db.session, account, rt.now(), pwd, assurance.level_for(pwd, rt.assurance))
@@ -156,6 +158,13 @@ PAGES = (
     Page("recover-sent", lambda s: "/recover/sent", "main a[href='/recover']", main=False),
     Page("recover-code", lambda s: s.recovery_links["forgetful_plus"], "#code", main=False),
     Page("recover-password", lambda s: s.recovery_links["forgetful"], "#new_password", main=False),
+    # Offline access asked (OIDC Core §11), the account page that withdraws it, and the citizen's data.
+    Page("consent-offline", lambda s: s.authorize_url("agency1", scope="openid profile offline_access", prompt="consent"),
+         "#offline", who="citizen"),
+    Page("account", lambda s: "/account", ".offline-withdraw", who="citizen", main=False),
+    Page("account-data", lambda s: "/account/data", "#download-data", who="citizen", main=False),
+    Page("sign-out-everywhere", lambda s: "/account/sessions/end-all", "#confirm-sign-out-everywhere", who="citizen",
+         main=False),
     # Ügyfélkapu+: the choice between an authenticator app and a code by email.
     Page("second-factor", lambda s: "/account/second-factor", "#secret", who="citizen", main=False),
     Page("office-sign-in", lambda s: "/office/sign-in", "#code", main=False),

@@ -1,0 +1,96 @@
+"""The citizen's own data (GDPR Articles 15 and 20; issue 12, "Take their data"): a readable page
+and a JSON download, CSRF-safe and never cached, with second-factor methods by name only."""
+
+from __future__ import annotations
+
+import json
+
+from idp.accounts.models import Account
+from idp.extensions import db
+
+from ..support.flows import csrf_of
+
+EN = {"Accept-Language": "en"}
+
+
+def download(citizen, token: str | None = None):
+    page = citizen.http.get("/account/data", headers=EN)
+    data = {"csrf_token": token if token is not None else csrf_of(page.get_data(as_text=True))}
+    return citizen.http.post("/account/data", data=data, headers=EN)
+
+
+def test_the_download_is_a_json_attachment_with_every_part_and_never_cached(citizen, agency):
+    secret, codes = citizen.with_second_factor()
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    agency.offline = True
+    agency.tokens()
+    response = download(citizen)
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert ".json" in response.headers["Content-Disposition"]
+    assert "no-store" in response.headers["Cache-Control"]
+    body = response.get_json()
+    account = citizen.account
+    assert body["account"]["family_name"] == account.family_name
+    assert body["account"]["identifier"] == account.identifier
+    assert body["identity_verification"]["document_number"] == account.document_number
+    assert body["validity"]["state"] == "active"
+    assert body["second_factor"]["methods"][0]["method"] == "otp"
+    assert body["second_factor"]["recovery_codes_unused"] == len(codes)
+    assert len(body["sessions"]) == 1 and body["sessions"][0]["this_device"] is True
+    [allowed] = body["agencies"]
+    assert allowed["client_id"] == agency.client.client_id
+    assert allowed["offline_access"] is True
+    assert "family_name" in allowed["claims"] and "email" in allowed["claims"]
+    assert {h["channel"] for h in body["access_history"]} == {"id_token"}
+    assert "second_factor_enrolled" in [e["event"] for e in body["audit_events"]]
+    # Never a secret: not the TOTP secret, a recovery code, the password or its hash.
+    raw = response.get_data(as_text=True)
+    stored = db.session.get(Account, account.id)
+    for value in (secret, *codes, citizen.password, stored.password_hash, stored.totp_secret_sealed):
+        assert value not in raw
+
+
+def test_the_page_shows_the_same_data_readably(citizen, agency):
+    citizen.with_second_factor()
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    agency.tokens()
+    response = citizen.http.get("/account/data", headers=EN)
+    assert response.status_code == 200
+    assert "no-store" in response.headers["Cache-Control"]
+    html = response.get_data(as_text=True)
+    assert citizen.account.email in html
+    assert "Authenticator app" in html
+    assert "Ügyfélkapu+ turned on" in html  # the audit event, in words
+    assert agency.client.name in html or (agency.client.agency or "") in html
+    assert "Name and date of birth" in html  # what the agency may receive, in words
+    assert 'action="/account/data"' in html
+
+
+def test_the_download_needs_the_csrf_token(citizen):
+    citizen.signed_in_quickly()
+    response = download(citizen, token="forged")
+    assert response.status_code in (303, 400)
+    assert response.mimetype != "application/json"
+
+
+def test_the_account_page_links_to_the_data(citizen):
+    citizen.signed_in_quickly()
+    html = citizen.http.get("/account", headers=EN).get_data(as_text=True)
+    assert 'href="/account/data"' in html
+
+
+def test_signed_out_the_data_is_not_shown(client):
+    response = client.get("/account/data")
+    assert response.status_code == 303 and "/login" in response.headers["Location"]
+    response = client.post("/account/data")
+    assert response.status_code in (303, 400)
+    assert response.mimetype != "application/json"
+
+
+def test_the_download_parses_as_utf8_json_with_hungarian_letters(citizen):
+    citizen.signed_in_quickly()
+    body = json.loads(download(citizen).get_data().decode("utf-8"))
+    assert body["format"] == "ugyfelkapu-personal-data/1"
+    assert body["account"]["family_name"] == citizen.account.family_name
