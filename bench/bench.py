@@ -533,6 +533,21 @@ def parse_args(argv=None):
                         "into ~/.cache/idp-bench), checked and measured side by side, interleaved (bench/race.py)")
     p.add_argument("--race-rounds", type=int, default=3, help="--race: rounds, each side going first in turn (3)")
     p.add_argument("--race-seconds", type=float, default=5, help="--race: seconds per row and side in a round (5)")
+    p.add_argument("--scale", action="store_true",
+                   help="instead of the load phases: seed a million citizens (COPY) and a thousand, compare the SSO "
+                        "flow's p99 on both, and time `idp jobs run` over the million (bench/scale.py)")
+    p.add_argument("--scale-citizens", type=int, default=1_000_000, help="--scale: the big population (1,000,000)")
+    p.add_argument("--scale-small", type=int, default=1_000, help="--scale: the small population (1,000)")
+    p.add_argument("--scale-sessions", type=int, default=500,
+                   help="--scale: live sessions the load signs in with, spread over each population (500)")
+    p.add_argument("--scale-rounds", type=int, default=3, help="--scale: interleaved latency rounds per size (3)")
+    p.add_argument("--scale-seconds", type=float, default=10, help="--scale: seconds per latency round (10)")
+    p.add_argument("--scale-concurrency", type=int, default=4, help="--scale: connections of the latency load (4)")
+    p.add_argument("--scale-batch", type=int, default=200, help="--scale: idp jobs run --batch-size (200)")
+    p.add_argument("--scale-job-runs", type=int, default=2,
+                   help="--scale: timed single runs of idp jobs run, each on a fresh copy; then one of two at once (2)")
+    p.add_argument("--scale-skip-latency", action="store_true", help="--scale: only the seeding and the jobs")
+    p.add_argument("--scale-skip-jobs", action="store_true", help="--scale: only the seeding and the latency")
     p.add_argument("--phases", default="ping,discovery,mint,token,flow",
                    help="phases to run (default all; token implies mint; without ping no 'vs ping' column)")
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
@@ -541,6 +556,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.scale:
+        import scale
+
+        return scale.run(args, SimpleNamespace(run_phase=run_phase), log)
     started = datetime.now(UTC)
     t_start = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="idp-bench-"))
