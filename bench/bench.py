@@ -546,6 +546,8 @@ def parse_args(argv=None):
     p.add_argument("--scale-batch", type=int, default=200, help="--scale: idp jobs run --batch-size (200)")
     p.add_argument("--scale-job-runs", type=int, default=2,
                    help="--scale: timed single runs of idp jobs run, each on a fresh copy; then one of two at once (2)")
+    p.add_argument("--scale-backlog-days", type=float, default=1,
+                   help="--scale: days of expiries and reminders due, as if the jobs had not run for that long (1)")
     p.add_argument("--scale-skip-latency", action="store_true", help="--scale: only the seeding and the jobs")
     p.add_argument("--scale-skip-jobs", action="store_true", help="--scale: only the seeding and the latency")
     p.add_argument("--phases", default="ping,discovery,mint,token,flow",

@@ -104,22 +104,25 @@ ACCOUNT_COLUMNS = (
 
 
 class Spread:
-    """The shares of the population, and what a week without ``idp jobs run`` leaves due (README)."""
+    """The shares of the population (bench/README.md, "Scale"); what is due depends on the backlog."""
 
-    awaiting = 0.003  # registered in person, the emailed code not used yet; 20 % of them past the 5-day window
-    pending = 0.002  # pre-registered online, not yet verified at an office; over the last 37 days (30-day window)
+    awaiting = 0.003  # registered in person, the emailed code not used yet (5-day window)
+    pending = 0.002  # pre-registered online, not yet verified at an office (30-day window)
     ended = 0.015  # lapsed, expired or deleted earlier: the anonymous record only
     totp = 0.15  # Ügyfélkapu+ by an authenticator app
     email_code = 0.10  # Ügyfélkapu+ by emailed code
     sessions = 0.10  # a sign-in session (most ended), a consent, a code, a token and an access-history row
-    backlog_days = 7  # validity ends spread over [now - 7 days, now + 5 years): the week's expiries are due
     old_reminders = 0.2  # reminders of an earlier validity period (extended since)
 
 
-def seed_database(url: str, citizens: int, now: datetime, shared: dict, log, *, load_sessions: int) -> dict:
+def seed_database(url: str, citizens: int, now: datetime, shared: dict, log, *, load_sessions: int,
+                  backlog: float = 1) -> dict:
     """COPY ``citizens`` accounts and their records into the (migrated, empty) database at ``url``.
 
-    ``shared``: password hashes, sealed TOTP secrets and the client's and offices' ids. Returns the
+    ``backlog``: days since the last run of the jobs. Validity ends are spread over [now - backlog days,
+    now + 5 years), so the expiries and the reminders of ``backlog`` days are due, and earlier runs sent
+    those of the days before. ``shared``: password hashes, sealed TOTP secrets and the client's and
+    offices' ids. Returns the
     cookie secrets of ``load_sessions`` live sessions spread over the whole id range, and counts."""
     import psycopg
 
@@ -152,14 +155,18 @@ def seed_database(url: str, citizens: int, now: datetime, shared: dict, log, *, 
             state, changed, activated, valid_until, ended_at = "active", registered + DAY, registered + DAY, None, None
             must_change, verified = False, registered
             if r < Spread.awaiting:
-                state, registered = "awaiting_activation", now - timedelta(days=rng.uniform(0, 12) if rng.random() < 0.2
-                                                                          else rng.uniform(0, 5))
+                # A tenth of registrations lapse unactivated: those of the backlog's days are past the window.
+                lapsing = rng.random() < 0.1 * backlog / 5
+                state = "awaiting_activation"
+                registered = now - timedelta(days=rng.uniform(5, 5 + backlog) if lapsing else rng.uniform(0, 5))
                 changed, activated, must_change = registered, None, True
                 counts["awaiting"] += 1
                 counts["awaiting_lapse_due"] += changed <= now - 5 * DAY
                 activation_rows.append((n, _digest(n, "act"), _ts(changed), _ts(changed + 5 * DAY), 0, None, None))
             elif r < Spread.awaiting + Spread.pending:
-                state, registered = "pending_verification", now - timedelta(days=rng.uniform(0, 37))
+                lapsing = rng.random() < 0.3 * backlog / 30  # three in ten never come to an office
+                state = "pending_verification"
+                registered = now - timedelta(days=rng.uniform(30, 30 + backlog) if lapsing else rng.uniform(0, 30))
                 changed, activated, verified, must_change = registered, None, None, True
                 counts["pending"] += 1
                 counts["pending_lapse_due"] += registered <= now - 30 * DAY
@@ -168,7 +175,7 @@ def seed_database(url: str, citizens: int, now: datetime, shared: dict, log, *, 
                 ended_at = changed = now - timedelta(days=rng.uniform(8, 900))
                 counts["ended"] += 1
             else:
-                valid_until = now + timedelta(days=rng.uniform(-Spread.backlog_days, 5 * 365))
+                valid_until = now + timedelta(days=rng.uniform(-backlog, 5 * 365))
                 counts["active"] += 1
                 left = valid_until - now
                 if left <= timedelta(0):
@@ -176,9 +183,9 @@ def seed_database(url: str, citizens: int, now: datetime, shared: dict, log, *, 
                 elif left <= 7 * DAY:
                     counts["reminder_7_due"] += 1
                 elif left <= 30 * DAY:
-                    counts["reminder_30_due"] += left > (30 - Spread.backlog_days) * DAY
+                    counts["reminder_30_due"] += left > (30 - backlog) * DAY
                 # What earlier daily runs sent: the 30-day reminder of those within 30 - 7 days, or past.
-                if left <= (30 - Spread.backlog_days) * DAY:
+                if left <= (30 - backlog) * DAY:
                     reminder_rows.append((n, "validity", _ts(valid_until), 30, _ts(valid_until - 30 * DAY)))
                 if left <= timedelta(0):
                     reminder_rows.append((n, "validity", _ts(valid_until), 7, _ts(valid_until - 7 * DAY)))
@@ -320,7 +327,7 @@ def drop_databases(server: str) -> None:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def prepare(app, url: str, citizens: int, now: datetime, log, load_sessions: int) -> dict:
+def prepare(app, url: str, citizens: int, now: datetime, log, load_sessions: int, backlog: float) -> dict:
     """Schema, offices, the client, the shared values, then the COPY."""
     from flask_migrate import upgrade
 
@@ -347,7 +354,7 @@ def prepare(app, url: str, citizens: int, now: datetime, log, load_sessions: int
         client_id = client.client_id
         db.session.remove()
         db.engine.dispose()
-    seeded = seed_database(url, citizens, now, shared, log, load_sessions=load_sessions)
+    seeded = seed_database(url, citizens, now, shared, log, load_sessions=load_sessions, backlog=backlog)
     return {"client_id": client_id, "client_secret": secret, "redirect_uri": "https://agency.example.hu/callback",
             "cookie_name": rt.settings.session_cookie_name, "sessions": seeded["cookies"],
             "counts": seeded["counts"], "size": seeded["size"], "seed_seconds": seeded["seconds"]}
@@ -371,8 +378,11 @@ def latency_rounds(args, harness, servers: dict, seeds: dict, tmp: Path, log) ->
             if res["errors"]:
                 raise RuntimeError(f"{name}: flows failed: {res['error_samples']}")
             if r:
+                flows = max(res["latency"]["flow"]["count"], 1)
                 out[name].append({k: res["latency"][k] for k in ("authorize", "token", "userinfo", "flow")}
-                                 | {"other": max(other, 0.0), "load": loadavg()})
+                                 | {"other": max(other, 0.0), "load": loadavg(),
+                                    "cpu_ms": (busy["server"] + busy["postgres"]) / flows * 1e3,
+                                    "pg_ms": busy["postgres"] / flows * 1e3})
                 lat = res["latency"]
                 log(f"  round {r} {name}: p99 authorize {lat['authorize']['p99']:.1f} token {lat['token']['p99']:.1f} "
                     f"userinfo {lat['userinfo']['p99']:.1f} ms; other load {max(other, 0):.0%}; loadavg {loadavg()}")
@@ -527,7 +537,8 @@ def run(args, harness, log) -> int:
             os.environ["IDP_DATABASE_URL"] = url[db_name]
             app = create_app(passwords=Passwords())  # the default argon2id parameters: hashes as production writes them
             log(f"seeding {citizens:,} citizens into {db_name} (COPY)")
-            seeds[name] = prepare(app, url[db_name], citizens, now, log, load_sessions=min(args.scale_sessions, citizens))
+            seeds[name] = prepare(app, url[db_name], citizens, now, log, load_sessions=min(args.scale_sessions, citizens),
+                                  backlog=args.scale_backlog_days)
             log(f"  {name}: {len(seeds[name]['sessions'])} live sessions for the load; counts {seeds[name]['counts']}")
         result["seed"] = {k: {x: v[x] for x in ("counts", "size", "seed_seconds")} for k, v in seeds.items()}
 
@@ -616,6 +627,11 @@ def report(result: dict, args) -> str:
                              f"{sum(r[ep]['count'] for r in lat[name]):,}", "" if name == "1k" else
                              f"{med['1M'] / med['1k']:.2f}"])
         out.append(table(["endpoint", "p99 per round", "p99 median", "p50 median", "requests", "1M/1k p99"], rows))
+        cpu = {name: statistics.median(r["cpu_ms"] for r in lat[name]) for name in ("1k", "1M")}
+        pg = {name: statistics.median(r["pg_ms"] for r in lat[name]) for name in ("1k", "1M")}
+        out.append(f"CPU per flow (gunicorn + PostgreSQL), median of the rounds: 1k {cpu['1k']:.1f} ms "
+                   f"(PostgreSQL {pg['1k']:.1f}), 1M {cpu['1M']:.1f} ms (PostgreSQL {pg['1M']:.1f}): "
+                   f"1M/1k {cpu['1M'] / cpu['1k']:.2f}")
         out.append("other load per round (1k / 1M): " + ", ".join(
             f"{a['other']:.0%}/{b['other']:.0%}" for a, b in zip(lat["1k"], lat["1M"], strict=True)))
         out.append("load average per round (1k / 1M): " + ", ".join(
