@@ -24,6 +24,7 @@ import os
 import random
 import resource
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -181,13 +182,14 @@ def seed_database(url: str, citizens: int, now: datetime, shared: dict, log, *, 
                 if left <= timedelta(0):
                     counts["expired_due"] += 1
                 elif left <= 7 * DAY:
-                    counts["reminder_7_due"] += 1
+                    counts["reminder_7_due"] += left > (7 - backlog) * DAY
                 elif left <= 30 * DAY:
                     counts["reminder_30_due"] += left > (30 - backlog) * DAY
-                # What earlier daily runs sent: the 30-day reminder of those within 30 - 7 days, or past.
+                # What earlier runs sent: the 30-day reminder of those within 30 - backlog days of their end, and
+                # the 7-day one of those within 7 - backlog days (or past it).
                 if left <= (30 - backlog) * DAY:
                     reminder_rows.append((n, "validity", _ts(valid_until), 30, _ts(valid_until - 30 * DAY)))
-                if left <= timedelta(0):
+                if left <= (7 - backlog) * DAY:
                     reminder_rows.append((n, "validity", _ts(valid_until), 7, _ts(valid_until - 7 * DAY)))
                 if rng.random() < Spread.old_reminders:  # an earlier period, extended since
                     old_end = valid_until - validity
@@ -512,6 +514,9 @@ def run(args, harness, log) -> int:
 
     import bench
 
+    # Stopped with SIGTERM (or SIGINT, which a shell's background job ignores): still stop the servers and
+    # drop the databases in the ``finally`` below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = datetime.now(UTC)
     args.concurrency = args.scale_concurrency
     t_start = time.monotonic()
