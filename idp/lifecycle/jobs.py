@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Select, delete, exists, insert, or_, select, tuple_, update
+from sqlalchemy import Select, and_, delete, exists, false, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -179,6 +179,21 @@ class _Run:
             Account.valid_until <= horizon,
         )
 
+    def _validity_unsent(self):
+        """The reminder an account in the window is due for (the nearest threshold reached, as
+        ``policy.reminder_due`` decides) is not sent yet: decided in the database, so that a run reads
+        only the accounts it writes to, not the whole window's worth of ends (30 days of them)."""
+        windows, lower = [], self.now
+        for before in sorted(self.policy.reminders_before):
+            upper = self.now + before
+            sent = exists().where(
+                Reminder.account_id == Account.id, Reminder.kind == VALIDITY,
+                Reminder.ends_at == Account.valid_until, Reminder.days_before == before.days,
+            )
+            windows.append(and_(Account.valid_until > lower, Account.valid_until <= upper, ~sent))
+            lower = upper
+        return or_(*windows) if windows else false()
+
     def _awaiting_lapsed(self):
         live_code = exists().where(ActivationCode.account_id == Account.id, ActivationCode.expires_at > self.now)
         return (
@@ -203,7 +218,9 @@ class _Run:
 
     def remind_validity(self) -> None:
         self.progress("validity reminders")
-        query = select(Account).options(load_only(*self._REMINDER_COLUMNS)).where(*self._validity_due())
+        query = (
+            select(Account).options(load_only(*self._REMINDER_COLUMNS)).where(*self._validity_due(), self._validity_unsent())
+        )
         for batch in self._batches("validity reminders", query, Account.valid_until):
             due = []
             for account in batch:
