@@ -402,8 +402,11 @@ def run_jobs_timed(env: dict, as_of: str, outbox: Path, batch: int, tag: str, lo
     pg_background = set(loadgen.postgres_pids("-none-"))  # the cluster's own processes and other databases' backends
     pg_start = {pid: loadgen._proc_cpu(pid) or 0.0 for pid in loadgen.postgres_pids(RUN_DB)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(parallel)]
+    # Output to files: the JSON report lists every item, more than a pipe holds while the run is being watched.
+    outputs = [(outbox.parent / f"{outbox.name}-{tag.replace(' ', '-')}-{i}.out",
+                outbox.parent / f"{outbox.name}-{tag.replace(' ', '-')}-{i}.err") for i in range(parallel)]
+    procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out.open("w"), stderr=err.open("w"), text=True)
+             for out, err in outputs]
     # PostgreSQL's CPU for the run: its backends of RUN_DB, sampled until they exit (the last 0.2 s may be missed).
     pg_cpu: dict[int, float] = {}
     while any(p.poll() is None for p in procs):
@@ -415,8 +418,9 @@ def run_jobs_timed(env: dict, as_of: str, outbox: Path, batch: int, tag: str, lo
                 pg_cpu[pid] = max(value - pg_start.get(pid, 0.0), pg_cpu.get(pid, 0.0))
         time.sleep(0.2)
     results = []
-    for p in procs:
-        stdout, stderr = p.communicate(timeout=900)
+    for p, (out, err) in zip(procs, outputs, strict=True):
+        p.wait(timeout=900)
+        stdout, stderr = out.read_text(), err.read_text()
         results.append({"rc": p.returncode, "report": json.loads(stdout) if stdout.strip().startswith("{") else None,
                         "stderr": stderr[-2000:]})
     wall = time.monotonic() - t0
