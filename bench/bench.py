@@ -536,6 +536,23 @@ def parse_args(argv=None):
     p.add_argument("--signin", action="store_true",
                    help="instead of the load phases: a password sign-in against one bare argon2id verify with the "
                         "default parameters, in process on SQLite (bench/signin.py; about a minute)")
+    p.add_argument("--scale", action="store_true",
+                   help="instead of the load phases: seed a million citizens (COPY) and a thousand, compare the SSO "
+                        "flow's p99 on both, and time `idp jobs run` over the million (bench/scale.py)")
+    p.add_argument("--scale-citizens", type=int, default=1_000_000, help="--scale: the big population (1,000,000)")
+    p.add_argument("--scale-small", type=int, default=1_000, help="--scale: the small population (1,000)")
+    p.add_argument("--scale-sessions", type=int, default=500,
+                   help="--scale: live sessions the load signs in with, spread over each population (500)")
+    p.add_argument("--scale-rounds", type=int, default=3, help="--scale: interleaved latency rounds per size (3)")
+    p.add_argument("--scale-seconds", type=float, default=10, help="--scale: seconds per latency round (10)")
+    p.add_argument("--scale-concurrency", type=int, default=4, help="--scale: connections of the latency load (4)")
+    p.add_argument("--scale-batch", type=int, default=200, help="--scale: idp jobs run --batch-size (200)")
+    p.add_argument("--scale-job-runs", type=int, default=2,
+                   help="--scale: timed single runs of idp jobs run, each on a fresh copy; then one of two at once (2)")
+    p.add_argument("--scale-backlog-days", type=float, default=1,
+                   help="--scale: days of expiries and reminders due, as if the jobs had not run for that long (1)")
+    p.add_argument("--scale-skip-latency", action="store_true", help="--scale: only the seeding and the jobs")
+    p.add_argument("--scale-skip-jobs", action="store_true", help="--scale: only the seeding and the latency")
     p.add_argument("--phases", default="ping,discovery,mint,token,flow",
                    help="phases to run (default all; token implies mint; without ping no 'vs ping' column)")
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
@@ -544,6 +561,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.scale:
+        import scale
+
+        return scale.run(args, SimpleNamespace(run_phase=run_phase), log)
     if args.signin:
         import signin
 

@@ -53,6 +53,8 @@ class Account(Base):
         # The scheduled jobs select by state and an end (idp.lifecycle.jobs).
         Index("ix_account_state_valid_until", "state", "valid_until"),
         Index("ix_account_state_password_changed_at", "state", "password_changed_at"),
+        Index("ix_account_state_state_changed_at", "state", "state_changed_at"),
+        Index("ix_account_state_registered_at", "state", "registered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

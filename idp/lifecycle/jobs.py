@@ -11,17 +11,21 @@
 * Expiry (rule 8, "adatai törölődnek, és az ügyfélkaput megszüntetjük"): an account
   whose ``valid_until`` passed ends EXPIRED, erased; an anonymous record stays.
 
-Safe to run from several instances at once: every item is claimed in its own
-transaction before anything is sent. A reminder is claimed by inserting its row
-(unique per account, kind, end and days before; ``ON CONFLICT DO NOTHING``
-``RETURNING`` decides; a second run's insert waits for the first's transaction),
-and the mail goes before that transaction commits, so a failed send is retried
-by the next run. An ending is claimed by one conditional ``UPDATE`` of the
-account's row that repeats the selection's conditions, then the state is
-written by ``states.transition`` (through ``erasure.erase``) in the same
-transaction: a run whose update waited on that row finds it ended and changes
-no row, and skips the account. Work goes in batches by id, with a progress
-line per batch; ``dry_run`` only lists what would change.
+Set-based, so that a run over a million accounts stays within a minute (bench/README.md, "Scale"):
+candidates are read in batches by keyset pagination along the index of the end they are due for
+(``ix_account_state_*``, ordered by that end and the id), and each batch is decided with a fixed
+number of statements however large it is.
+
+Safe to run from several instances at once. A batch of reminders is claimed by inserting their
+rows in one statement (unique per account, kind, end and days before; ``ON CONFLICT DO NOTHING
+RETURNING`` says which this run inserted; a second run's insert of the same row waits for the
+first's transaction). The mails go before that transaction commits, and the rows of those that
+failed are deleted in it, so a failed send is retried by the next run. A batch of endings is
+selected ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (rows another run holds are left to it), then
+claimed by one conditional ``UPDATE ... RETURNING`` that repeats the selection's conditions, and
+the states are written by ``states.transition`` (through ``erasure.erase``) in the same
+transaction; an account another run ended meanwhile is not returned, and is skipped. Progress is
+a line per batch; ``dry_run`` only lists what would change.
 """
 
 from __future__ import annotations
@@ -32,11 +36,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Select, exists, insert, select, update
+from sqlalchemy import Select, and_, delete, exists, false, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, load_only
 
 from idp import audit, metrics
 from idp.accounts import erasure
@@ -46,7 +50,7 @@ from idp.accounts.records import ActivationCode, Reminder
 from idp.accounts.states import AccountState
 from idp.interactions import service as interactions
 
-from .access import end_access
+from .access import end_access_many
 from .context import Links, Mail, Notifier, contact_of, send
 
 S = AccountState
@@ -158,15 +162,25 @@ class _Run:
 
     # -- selection -----------------------------------------------------------------
 
-    def _batches(self, name: str, query: Select) -> Iterator[list[Account]]:
-        last, seen = 0, 0
+    def _batches(self, name: str, query: Select, along: InstrumentedAttribute, *, lock: bool = False) -> Iterator[list[Account]]:
+        """Keyset pagination along ``along`` (the end the selection is due for), then the id: each batch
+        continues the index range where the last one stopped, so no batch reads what an earlier one
+        read. With ``lock`` (PostgreSQL), the rows are taken ``FOR UPDATE SKIP LOCKED``."""
+        last: tuple | None = None
+        seen = 0
+        query = query.order_by(along, Account.id).limit(self.batch_size)
+        if lock and not self.dry_run:
+            query = query.with_for_update(skip_locked=True, of=Account)
         while True:
-            rows = list(self.session.scalars(query.where(Account.id > last).order_by(Account.id).limit(self.batch_size)))
+            page = query
+            if last is not None:
+                page = page.where(along >= last[0], or_(along > last[0], Account.id > last[1]))
+            rows = list(self.session.scalars(page))
             if not rows:
                 break
-            yield rows
-            last = rows[-1].id
+            last = (getattr(rows[-1], along.key), rows[-1].id)  # before the batch commits and the rows change
             seen += len(rows)
+            yield rows
             self.progress(f"{name}: {seen} examined")
 
     def _validity_due(self):
@@ -177,6 +191,21 @@ class _Run:
             Account.valid_until > self.now,
             Account.valid_until <= horizon,
         )
+
+    def _validity_unsent(self):
+        """The reminder an account in the window is due for (the nearest threshold reached, as
+        ``policy.reminder_due`` decides) is not sent yet: decided in the database, so that a run reads
+        only the accounts it writes to, not the whole window's worth of ends (30 days of them)."""
+        windows, lower = [], self.now
+        for before in sorted(self.policy.reminders_before):
+            upper = self.now + before
+            sent = exists().where(
+                Reminder.account_id == Account.id, Reminder.kind == VALIDITY,
+                Reminder.ends_at == Account.valid_until, Reminder.days_before == before.days,
+            )
+            windows.append(and_(Account.valid_until > lower, Account.valid_until <= upper, ~sent))
+            lower = upper
+        return or_(*windows) if windows else false()
 
     def _awaiting_lapsed(self):
         live_code = exists().where(ActivationCode.account_id == Account.id, ActivationCode.expires_at > self.now)
@@ -194,20 +223,31 @@ class _Run:
 
     # -- reminders -----------------------------------------------------------------
 
+    #: What a reminder needs of the account: the end, and whom to write to.
+    _REMINDER_COLUMNS = (
+        Account.id, Account.identifier, Account.valid_until, Account.password_changed_at,
+        Account.email, Account.locale, Account.family_name, Account.given_name,
+    )
+
     def remind_validity(self) -> None:
         self.progress("validity reminders")
-        for batch in self._batches("validity reminders", select(Account).where(*self._validity_due())):
+        query = (
+            select(Account).options(load_only(*self._REMINDER_COLUMNS)).where(*self._validity_due(), self._validity_unsent())
+        )
+        for batch in self._batches("validity reminders", query, Account.valid_until):
+            due = []
             for account in batch:
                 days = self.policy.reminder_due(account.valid_until, self.now)
                 if days is not None:
                     context = {"kind": "account", "valid_until": account.valid_until, "extend_url": self.links.validity_url}
-                    self._remind(account, VALIDITY, account.valid_until, days, context)
+                    due.append((account, account.valid_until, days, context))
+            self._remind(VALIDITY, due)
 
     def remind_password(self) -> None:
         max_age = self.policy.password_max_age
         assert max_age is not None
         widest = max(self.policy.reminders_before, default=timedelta(0))
-        query = select(Account).where(
+        query = select(Account).options(load_only(*self._REMINDER_COLUMNS)).where(
             Account.state == S.ACTIVE,
             Account.must_change_password.is_(False),
             Account.password_changed_at.is_not(None),
@@ -215,7 +255,8 @@ class _Run:
             Account.password_changed_at <= self.now - max_age + widest,
         )
         self.progress("password reminders")
-        for batch in self._batches("password reminders", query):
+        for batch in self._batches("password reminders", query, Account.password_changed_at):
+            due = []
             for account in batch:
                 expires = self.policy.password_expires_at(account.password_changed_at)
                 days = self.policy.reminder_due(expires, self.now) if expires else None
@@ -226,113 +267,153 @@ class _Run:
                         "extend_url": self.links.password_url,
                         "grace_days": self.policy.password_renewal_grace.days,
                     }
-                    self._remind(account, PASSWORD, expires, days, context)
+                    due.append((account, expires, days, context))
+            self._remind(PASSWORD, due)
 
-    def _remind(self, account: Account, kind: str, ends_at: datetime, days: int, context: dict) -> None:
-        item = JobItem("remind", account.identifier, f"{kind} ends {ends_at.date().isoformat()}: {days}-day reminder")
-        already = self.session.scalar(
-            select(Reminder.id).where(
-                Reminder.account_id == account.id, Reminder.kind == kind,
-                Reminder.ends_at == ends_at, Reminder.days_before == days,
+    def _remind(self, kind: str, due: list[tuple[Account, datetime, int, dict]]) -> None:
+        """One batch: drop what earlier runs sent (one SELECT), claim the rest (one INSERT), send,
+        forget the failed ones (one DELETE), audit, commit."""
+        if not due:
+            return
+        sent = {
+            tuple(row)
+            for row in self.session.execute(
+                select(Reminder.account_id, Reminder.ends_at, Reminder.days_before).where(
+                    Reminder.account_id.in_([account.id for account, *_ in due]), Reminder.kind == kind
+                )
             )
-        )
-        if already is not None:  # sent by an earlier run; the claim below settles a run racing this one
+        }
+        todo = [
+            (account, ends_at, days, context, JobItem(
+                "remind", account.identifier, f"{kind} ends {ends_at.date().isoformat()}: {days}-day reminder"))
+            for account, ends_at, days, context in due
+            if (account.id, ends_at, days) not in sent  # sent by an earlier run; the claim settles a run racing this one
+        ]
+        if not todo:
             return
         if self.dry_run:
-            self.report.reminders.append(item)
+            self.report.reminders.extend(item for *_, item in todo)
             return
-        contact = contact_of(account)
+        contacts = {account.id: contact_of(account) for account, *_ in todo}
         try:
-            if not self._claim_reminder(account.id, kind, ends_at, days):
-                self.session.rollback()
-                self.report.skipped += 1
-                return
-            item.mail_sent = send(self.notifier, Mail(contact, "validity_reminder", context))
-            if not item.mail_sent:
-                self.session.rollback()  # not recorded as sent: the next run tries again
-                self.report.failed.append(item)
-                return
-            audit.record(
-                self.session, self.now, "reminder_sent", audit.SYSTEM_ACTOR, account.id,
-                kind=kind, ends_at=ends_at.isoformat(), days_before=days,
+            claimed = self._claim_reminders(
+                [{"account_id": a.id, "kind": kind, "ends_at": ends_at, "days_before": days, "sent_at": self.now}
+                 for a, ends_at, days, _context, _item in todo]
             )
+            done, failed = [], []
+            for account, ends_at, days, context, item in todo:
+                if account.id not in claimed:
+                    self.report.skipped += 1
+                    continue
+                item.mail_sent = send(self.notifier, Mail(contacts[account.id], "validity_reminder", context))
+                (done if item.mail_sent else failed).append((account.id, ends_at, days, item))
+            if failed:  # not recorded as sent: the next run tries again
+                self.session.execute(
+                    delete(Reminder)
+                    .where(
+                        Reminder.kind == kind,
+                        tuple_(Reminder.account_id, Reminder.ends_at, Reminder.days_before).in_(
+                            [(account_id, ends_at, days) for account_id, ends_at, days, _item in failed]
+                        ),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            for account_id, ends_at, days, _item in done:
+                audit.record(
+                    self.session, self.now, "reminder_sent", audit.SYSTEM_ACTOR, account_id,
+                    kind=kind, ends_at=ends_at.isoformat(), days_before=days,
+                )
             self.session.commit()
         except BaseException:
             self.session.rollback()
             raise
-        self.report.reminders.append(item)
+        self.report.failed.extend(item for *_, item in failed)
+        self.report.reminders.extend(item for *_, item in done)
 
-    def _claim_reminder(self, account_id: int, kind: str, ends_at: datetime, days: int) -> bool:
-        """Insert the reminder's row unless it exists; True when this run inserted it. The row
-        is read back with RETURNING: psycopg reports no row count for an INSERT that returns."""
-        values = {"account_id": account_id, "kind": kind, "ends_at": ends_at, "days_before": days, "sent_at": self.now}
+    def _claim_reminders(self, rows: list[dict]) -> set[int]:
+        """Insert the reminders' rows unless they exist, in one statement; the accounts whose row this
+        run inserted (one reminder per account in a batch). The rows are read back with RETURNING."""
+        table = Reminder.__table__
         dialect = self.session.get_bind().dialect.name
         if dialect == "postgresql":
-            stmt = pg_insert(Reminder).values(**values).on_conflict_do_nothing(constraint="uq_reminder_once")
+            stmt = pg_insert(table).values(rows).on_conflict_do_nothing(constraint="uq_reminder_once")
         elif dialect == "sqlite":
-            stmt = sqlite_insert(Reminder).values(**values).on_conflict_do_nothing()
+            stmt = sqlite_insert(table).values(rows).on_conflict_do_nothing()
         else:  # pragma: no cover - the two supported databases are above
-            try:
-                self.session.execute(insert(Reminder).values(**values))
-            except IntegrityError:
-                return False
-            return True
-        return self.session.execute(stmt.returning(Reminder.id)).first() is not None
+            claimed = set()
+            for row in rows:
+                try:
+                    with self.session.begin_nested():
+                        self.session.execute(insert(table).values(**row))
+                except IntegrityError:
+                    continue
+                claimed.add(row["account_id"])
+            return claimed
+        return set(self.session.scalars(stmt.returning(table.c.account_id)))
 
     # -- endings -------------------------------------------------------------------
 
     def lapse(self, state: AccountState) -> None:
-        conditions = self._awaiting_lapsed() if state is S.AWAITING_ACTIVATION else self._pending_lapsed()
+        if state is S.AWAITING_ACTIVATION:
+            conditions, along = self._awaiting_lapsed(), Account.state_changed_at
+            mail = {"activation_days": self.policy.activation_window.days}
+        else:
+            conditions, along, mail = self._pending_lapsed(), Account.registered_at, {}
         name = f"lapse {state.value}"
         self.progress(name)
-        for batch in self._batches(name, select(Account).where(*conditions)):
-            for account in batch:
-                mail = {"activation_days": self.policy.activation_window.days} if state is S.AWAITING_ACTIVATION else {}
-                self._end(account, conditions, S.LAPSED, "registration_lapsed", "account_lapsed", mail, self.report.lapsed)
+        for batch in self._batches(name, select(Account).where(*conditions), along, lock=True):
+            self._end(batch, conditions, S.LAPSED, "registration_lapsed", "account_lapsed", lambda _a: mail,
+                      self.report.lapsed)
 
     def expire(self) -> None:
         conditions = self._validity_ended()
         self.progress("expiry")
-        for batch in self._batches("expiry", select(Account).where(*conditions)):
-            for account in batch:
-                mail = {"valid_until": account.valid_until}
-                self._end(account, conditions, S.EXPIRED, "account_expired", "account_expired", mail, self.report.expired)
+        for batch in self._batches("expiry", select(Account).where(*conditions), Account.valid_until, lock=True):
+            self._end(batch, conditions, S.EXPIRED, "account_expired", "account_expired",
+                      lambda a: {"valid_until": a.valid_until}, self.report.expired)
 
     def _end(
         self,
-        account: Account,
+        batch: list[Account],
         conditions: tuple,
         to_state: AccountState,
         event: str,
         template: str,
-        mail_context: dict,
+        mail_context: Callable[[Account], dict],
         into: list[JobItem],
     ) -> None:
-        previous = account.state
-        item = JobItem("lapse" if to_state is S.LAPSED else "expire", account.identifier, f"was {previous.value}")
+        """One batch: claim (one conditional UPDATE), end every access (``end_access_many``), erase
+        each account through ``states.transition``, audit, commit; then the mails."""
+        action = "lapse" if to_state is S.LAPSED else "expire"
         if self.dry_run:
-            into.append(item)
+            into.extend(JobItem(action, a.identifier, f"was {a.state.value}") for a in batch)
             return
-        contact = contact_of(account)  # before the erasure, for the mail
         try:
-            # The claim takes the row while the conditions still hold; the state is written below.
-            claimed = self.session.execute(
-                update(Account)
-                .where(Account.id == account.id, *conditions)
-                .values(updated_at=self.now)
-                .execution_options(synchronize_session=False)
+            # The claim takes the rows while the conditions still hold; the states are written below.
+            claimed = set(
+                self.session.scalars(
+                    update(Account)
+                    .where(Account.id.in_([a.id for a in batch]), *conditions)
+                    .values(updated_at=self.now)
+                    .returning(Account.id)
+                    .execution_options(synchronize_session=False)
+                )
             )
-            if claimed.rowcount != 1:
-                self.session.rollback()
-                self.report.skipped += 1
-                return
-            ended = end_access(self.session, account.id, self.now, event)
-            erasure.erase(account, self.now, to_state)  # ``account`` still holds the state it was selected in
-            audit.record(self.session, self.now, event, audit.SYSTEM_ACTOR, account.id, previous_state=previous.value)
+            ending = [a for a in batch if a.id in claimed]
+            self.report.skipped += len(batch) - len(ending)
+            # Captured before the erasure, for the mails.
+            items = [JobItem(action, a.identifier, f"was {a.state.value}") for a in ending]
+            mails = [Mail(contact_of(a), template, mail_context(a)) for a in ending]
+            notices = end_access_many(self.session, claimed, self.now, event)
+            for account in ending:
+                previous = account.state
+                erasure.erase(account, self.now, to_state)  # ``account`` still holds the state it was selected in
+                audit.record(self.session, self.now, event, audit.SYSTEM_ACTOR, account.id, previous_state=previous.value)
             self.session.commit()
         except BaseException:
             self.session.rollback()
             raise
-        self.report.logout_queued += len(ended.notices)  # delivered by the last step of this run
-        item.mail_sent = send(self.notifier, Mail(contact, template, mail_context))
-        into.append(item)
+        self.report.logout_queued += len(notices)  # delivered by the last step of this run
+        for item, mail in zip(items, mails, strict=True):
+            item.mail_sent = send(self.notifier, mail)
+            into.append(item)

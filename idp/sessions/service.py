@@ -108,6 +108,22 @@ def end_for_account(
     return sids
 
 
+def end_for_accounts(session: Session, account_ids: Collection[int], now: datetime, reason: str) -> list[str]:
+    """End every live session of these accounts in one statement (the scheduled jobs end accounts
+    in batches); returns their sids (for logout notices)."""
+    if not account_ids:
+        return []
+    return list(
+        session.scalars(
+            update(SsoSession)
+            .where(SsoSession.account_id.in_(list(account_ids)), SsoSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+            .returning(SsoSession.sid)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
 def live_for_account(session: Session, account_id: int, now: datetime, timeouts: Timeouts) -> list[SsoSession]:
     """The account's sessions still current, newest sign-in first (the account page)."""
     rows = session.scalars(

@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from idp.accounts.erasure import PERSONAL_COLUMNS
@@ -263,3 +263,23 @@ def test_the_run_removes_interactions_left_unfinished_and_keeps_the_live_ones(rt
     remaining = set(db.session.scalars(select(Interaction.uid)))
     assert remaining == {live_uid}
     assert old_uid not in remaining
+
+
+def test_a_run_takes_no_account_another_transaction_holds_and_does_not_wait_for_it(rt, db, mail):
+    """Overlapping runs on PostgreSQL: a batch of endings is selected FOR UPDATE SKIP LOCKED, so a run
+    leaves the rows another run (or any transaction) holds to it, instead of waiting or ending them twice."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    held = make_account(rt, valid_for=timedelta(hours=1))
+    free = make_account(rt, valid_for=timedelta(hours=1))
+    held_id, as_of = held.id, rt.now() + timedelta(hours=2)
+    with Session(db.engine) as other:
+        other.execute(select(Account.id).where(Account.id == held_id).with_for_update())
+        db.session.execute(text("SET lock_timeout = '5s'"))  # waiting would fail the test instead of hanging it
+        report = run(rt, db, mail, now=as_of)
+        assert report.expired and ids(report.expired) == {free.identifier}
+        assert state_of(db, held.identifier) is S.ACTIVE
+        db.session.commit()
+    again = run(rt, db, mail, now=as_of)  # the holder let go: the next run ends it
+    assert ids(again.expired) == {held.identifier} and state_of(db, held.identifier) is S.EXPIRED
+    assert len(mail.of("account_expired")) == 2
