@@ -41,7 +41,9 @@ def cookie_value(header: str) -> str:
 
 
 def flash_errors(html: str) -> list[str]:
-    return re.findall(r'<li class="flash-error">([^<]*)<', html)
+    """The errors a page shows: in the error summary, or the one alert of a page without a form."""
+    found = re.findall(r'<li class="flash-error">([^<]*)<|<p class="flash flash-error" role="alert">([^<]*)<', html)
+    return [a or b for a, b in found]
 
 
 # The page

@@ -26,7 +26,7 @@ from ..support.factories import PASSWORD, make_account
 from ..support.flows import Citizen
 from ..support.live import serving
 from .test_accessibility import FAILING, axe_violations, describe
-from .test_browser_second_factor import Agency
+from ..support.relying_party import RelyingParty
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,7 +49,7 @@ def site(live, clock):
     citizen = Citizen(None, rt, make_account(rt))
     clock.advance(seconds=-30)  # with_second_factor moves it back on: the wall clock, as the agency checks iat
     secret, codes = citizen.with_second_factor()
-    return base, rt, citizen, Agency(base, rt, citizen.account), secret, codes
+    return base, rt, citizen, RelyingParty(base, rt, consented_by=citizen.account), secret, codes
 
 
 @pytest.fixture

@@ -54,8 +54,9 @@ class Browser:
     def authorize_url(self, client_id: str) -> tuple[str, str, str]:
         verifier, challenge = pkce_pair()
         state = "s" + str(time.monotonic_ns())
-        params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "scope": "openid profile",
-                  "state": state, "nonce": "n" + state, "code_challenge": challenge, "code_challenge_method": "S256"}
+        # Offline access (a refresh token: OIDC Core §11) asked every time, so the consent page is passed too.
+        params = {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT,
+                  "scope": "openid profile offline_access", "prompt": "consent", "state": state, "nonce": "n" + state, "code_challenge": challenge, "code_challenge_method": "S256"}
         return f"{next(self.bases)}/authorize?{urlencode(params)}", verifier, state
 
 

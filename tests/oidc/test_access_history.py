@@ -70,6 +70,7 @@ def test_a_refused_exchange_adds_nothing_to_the_history(citizen, agency, db):
 
 def test_a_refresh_is_no_release(citizen, agency, db):
     citizen.signed_in_quickly()
+    agency.offline = True  # a refresh token needs offline access (OIDC Core §11)
     tokens = agency.tokens(scope="openid profile")
     assert agency.refresh(tokens["refresh_token"]).status_code == 200
     [entry] = id_token_entries(db, citizen.account.id)

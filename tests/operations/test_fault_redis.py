@@ -42,6 +42,7 @@ def test_password_sign_in_fails_closed_the_same_for_every_username(client, citiz
 def test_signed_in_citizens_and_the_token_endpoint_go_on(client, citizen, agency):
     citizen.signed_in_quickly()
     assert client.get("/account").status_code == 200
+    agency.offline = True  # a refresh token needs offline access (OIDC Core §11)
     tokens = agency.tokens()
     refreshed = agency.refresh(tokens["refresh_token"])
     assert refreshed.status_code == 200, refreshed.get_json()

@@ -132,6 +132,7 @@ def test_a_commit_that_fails_after_the_view_answers_503_and_lands_nothing(client
     from sqlalchemy.exc import OperationalError
 
     citizen.signed_in_quickly()
+    agency.offline = True  # a refresh token needs offline access (OIDC Core §11)
     tokens = agency.tokens()
 
     def gone():

@@ -72,7 +72,7 @@ def test_main_flows_log_json_lines_without_a_secret_or_personal_datum(app, clien
     account = make_account(rt)
     citizen = Citizen(client, rt, account)
     c, secret = make_client(rt, post_logout_redirect_uris=["https://agency.example.hu/after"])
-    agency = Agency(client, c, secret)
+    agency = Agency(client, c, secret, offline=True)
 
     # A wrong password first (it must not be logged either), then the sign-in through the interaction.
     citizen.sign_in(password="wrong-password-Xy7!")

@@ -79,7 +79,7 @@ def test_counters_move_with_sign_ins_tokens_errors_and_jobs(client, rt, db):
     account = make_account(rt)
     citizen = Citizen(client, rt, account)
     c, secret = make_client(rt)
-    agency = Agency(client, c, secret)
+    agency = Agency(client, c, secret, offline=True)
     before = scrape(client)
 
     citizen.sign_in(password="wrong-password-1!")

@@ -64,8 +64,11 @@ def browser_sign_in(http: requests.Session, authorize_url: str, username: str, p
     return http.post(page.url.split("?")[0], data=data, allow_redirects=False)
 
 
-def follow_to_callback(http: requests.Session, response: requests.Response, redirect_prefix: str) -> str:
-    """Follow redirects (and consent) until the provider sends the browser to the agency."""
+def follow_to_callback(http: requests.Session, response: requests.Response, redirect_prefix: str,
+                       offline: bool = True) -> str:
+    """Follow redirects (and consent) until the provider sends the browser to the agency; on the
+    consent page the citizen allows, and ticks offline access where it is asked (unless ``offline``
+    is false)."""
     for _ in range(10):
         if response.status_code in (302, 303):
             location = response.headers["Location"]
@@ -76,6 +79,8 @@ def follow_to_callback(http: requests.Session, response: requests.Response, redi
         if response.status_code == 200 and 'name="decision"' in response.text:
             form = {k: html.unescape(v) for k, v in HIDDEN.findall(response.text)}
             form.update(csrf_token=CSRF.search(response.text).group(1), decision="allow")
+            if offline and 'name="offline"' in response.text:
+                form["offline"] = "y"
             response = http.post(response.url.split("?")[0], data=form, allow_redirects=False)
             continue
         raise AssertionError(f"unexpected {response.status_code} at {response.url}: {response.text[:300]}")
