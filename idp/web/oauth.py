@@ -130,9 +130,14 @@ def pushed_authorization_request():
         if error.description:
             body["error_description"] = error.description
         response = jsonify(body)
-        response.status_code = 401 if error.error == "invalid_client" else 400
-        if response.status_code == 401:
+        if error.error == "invalid_client":
+            response.status_code = 401
             response.headers["WWW-Authenticate"] = f'Basic realm="{rt.issuer}"'
+        else:
+            response.status_code = error.status_code if error.status_code in (400, 429) else 400
+            for name, value in error.get_headers():
+                if name == "Retry-After":
+                    response.headers[name] = value
         response.headers["Cache-Control"] = "no-store"
         return response
     _kept, request_uri = interactions.push(
