@@ -312,6 +312,9 @@ def assert_protocol_answer(response, path: str):
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert isinstance(body, dict), response.get_data()[:200]
     assert body.get("error") in OAUTH_ERRORS, body
+    if path == "/userinfo" and response.status_code != 405:  # RFC 6750 §3.1's codes, each with its challenge
+        assert body["error"] in ("invalid_request", "invalid_token", "insufficient_scope"), body
+        assert response.headers["WWW-Authenticate"].startswith("Bearer realm=")
 
 
 def assert_page_answer(ctx, response):
