@@ -243,6 +243,16 @@ CASES = {
     "par-redirect_uri_quote": lambda c: c.http.post(
         "/par", data=c.agency.authorize_params(redirect_uri='https://x.example/"\\'),
         headers={"Authorization": c.basic}),
+    # Found by tests/web/test_fuzz.py: Flask-WTF filled page forms from a JSON body, and a malformed one
+    # raised BadRequest while the error page built its own forms.
+    "office-post_empty_json": lambda c: c.http.post("/office/accounts/0", data=b"", content_type="application/json"),
+    "login-post_bad_json": lambda c: c.http.post("/login", data=b"{", content_type="application/json"),
+    "password-post_json_list": lambda c: c.http.post("/account/password", data=b"[1]", content_type="application/json"),
+    "office-post_huge_body": lambda c: c.http.post("/office/accounts/0", data={"x": HUGE}),
+    "office-post_huge_body_with_csrf": lambda c: c.http.post("/office/registrations/1", data={
+        "csrf_token": c.login_csrf, "x": HUGE}),
+    "par-get": lambda c: c.http.get("/par"),
+    "par-huge_query": lambda c: c.http.post("/par?" + urlencode({"\x00": HUGE})),
     # /end-session
     "end_session-hint_garbage": lambda c: c.http.get("/end-session?id_token_hint=a.b.c"),
     "end_session-hint_none_alg": lambda c: c.http.get("/end-session?id_token_hint=eyJhbGciOiJub25lIn0.e30."),
