@@ -9,8 +9,8 @@ carry a valid CSRF token, a real client's credentials, a real interaction or cli
 fuzz reaches the validation behind the guards. The property: never a 5xx, and a well-formed error
 (JSON with ``error`` at the protocol endpoints, an HTML page elsewhere).
 
-Seeded (``derandomize``) and bounded: ``IDP_FUZZ_EXAMPLES`` examples per route and method (15 by
-default, about a minute on two cores); raise it for a longer hunt.
+Seeded (``derandomize``) and bounded: ``IDP_FUZZ_EXAMPLES`` examples per route and method (8 by
+default: under a minute of CPU on two cores); raise it for a longer hunt.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ..conftest import _empty_tables, make_settings
 from ..support.factories import make_account, make_client
 from ..support.flows import Agency, Citizen, csrf_of
 
-EXAMPLES = int(os.environ.get("IDP_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("IDP_FUZZ_EXAMPLES", "8"))
 
 #: Every route of the application, with the methods it takes (a test keeps this equal to url_map).
 ROUTES = {
