@@ -28,8 +28,10 @@ from idp.app import create_app
 from idp.extensions import db as _db
 
 from ..conftest import _empty_tables, make_settings
+from ..support.console import sign_in_officer
 from ..support.factories import make_account, make_client
 from ..support.flows import Agency, Citizen, csrf_of
+from ..support.lifecycle import make_officer
 
 EXAMPLES = int(os.environ.get("IDP_FUZZ_EXAMPLES", "8"))
 
@@ -135,14 +137,19 @@ def encode_pairs(pairs: list[tuple[bytes, bytes]]) -> str:
 
 
 class World:
-    """What a real caller would hold: a client and its credentials, a signed-in citizen's cookie,
-    a live interaction, a CSRF token of the session."""
+    """What a real caller would hold: a client and its credentials, a signed-in citizen's cookie and
+    an officer signed in to the console (the same browser), a live interaction, a CSRF token of the
+    session, a real account identifier."""
 
     def __init__(self, app, rt):
         self.http = app.test_client()
         c, secret = make_client(rt)
         self.agency = Agency(self.http, c, secret)
-        Citizen(self.http, rt, make_account(rt)).signed_in_quickly()
+        account = make_account(rt)
+        self.identifier = account.identifier
+        Citizen(self.http, rt, account).signed_in_quickly()
+        assert sign_in_officer(self.http, rt, make_officer(rt)).headers["Location"] == "/office/"
+        assert self.http.get("/office/").status_code == 200 and self.http.get("/account").status_code == 200
         location = self.agency.authorize().headers["Location"]
         self.uid = location.split("/interaction/")[1].split("/")[0].split("?")[0]
         self.http.get(location)
@@ -175,7 +182,7 @@ class World:
         )
 
     def segment(self, name: str):
-        real = {"client_id": self.agency.client.client_id, "uid": self.uid}.get(name)
+        real = {"client_id": self.agency.client.client_id, "uid": self.uid, "identifier": self.identifier}.get(name)
         generated = ANY_TEXT.filter(lambda s: s not in ("", ".", "..")).map(lambda s: quote(s, safe=""))
         odd = st.sampled_from(["x" * 3000, "%00", "%ff%fe", "a%2Fb", "..%2F..%2Fidp"])
         return st.one_of(st.just(real), generated, odd) if real else st.one_of(generated, odd)
