@@ -253,6 +253,12 @@ CASES = {
         "csrf_token": c.login_csrf, "x": HUGE}),
     "par-get": lambda c: c.http.get("/par"),
     "par-huge_query": lambda c: c.http.post("/par?" + urlencode({"\x00": HUGE})),
+    # Found by tests/web/test_fuzz.py: the language links passed the query to url_for beside the path's
+    # variables, so a query parameter named like one (or "endpoint") raised while the page rendered.
+    "interaction-query_names_the_path_variable": lambda c: c.http.get("/interaction/abc?uid=x"),
+    "office-query_names_the_path_variable": lambda c: c.http.post("/office/accounts/UK-A?identifier=x"),
+    "home-query_endpoint": lambda c: c.http.get("/?endpoint=x"),
+    "login-query_url_for_options": lambda c: c.http.get("/login?_external=1&_scheme=javascript&_anchor=x"),
     # /end-session
     "end_session-hint_garbage": lambda c: c.http.get("/end-session?id_token_hint=a.b.c"),
     "end_session-hint_none_alg": lambda c: c.http.get("/end-session?id_token_hint=eyJhbGciOiJub25lIn0.e30."),
@@ -376,3 +382,13 @@ def test_an_unregistered_redirect_uri_is_not_echoed_and_not_followed(client, age
     response = agency.authorize(redirect_uri='https://evil.example/"\\\xe9')
     assert response.status_code == 400 and "Location" not in response.headers
     assert b"invalid_request" in response.data  # the page names the code only (the language links keep the query)
+
+
+def test_the_language_links_keep_the_query_and_stay_on_this_site(client):
+    html = client.get("/login?next=/account&_external=1&_scheme=javascript&endpoint=x").get_data(as_text=True)
+    links = [line for line in html.splitlines() if "lang=en" in line]
+    assert links, html[:500]
+    for line in links:
+        href = line.split('href="')[1].split('"')[0]
+        assert href.startswith("/login?") and "javascript:" not in href, href
+        assert "next=%2Faccount" in href.replace("&amp;", "&"), href
