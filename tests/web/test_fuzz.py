@@ -109,6 +109,8 @@ NAMES = [
     "password", "current_password", "new_password", "confirm_password", "end_other_sessions", "sid", "agency",
     "code_type", "method", "remember", "identifier", "number", "family_name", "given_name", "birth_date",
     "email", "document", "signature", "activation_code", "totp", "recovery_code", "office", "reason",
+    # Names that clash with the routes' path variables and url_for's own arguments.
+    "uid", "filename", "endpoint", "_external", "_scheme", "_anchor", "_method",
 ]
 
 # Latin-1 without controls: what an HTTP header value can carry.
