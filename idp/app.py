@@ -24,7 +24,7 @@ from idp.security.passwords import Passwords
 from idp.security.sealing import CITIZEN_TOTP_LABEL, EMAIL_CODE_LABEL, REGISTRATION_DOCUMENT_LABEL, Sealer, derive_key
 from idp.security.secrets import KeyedDigest
 from idp.sessions.service import Timeouts
-from idp.sessions.throttle import LoginThrottle, ThrottlePolicy
+from idp.sessions.throttle import ClientAuthThrottle, ClientThrottlePolicy, LoginThrottle, ThrottlePolicy
 from idp.settings import Settings, argon2_below_floor, load_settings, resolve_path
 from idp.sharedstate import build_shared_state
 
@@ -76,6 +76,14 @@ def build_runtime(settings: Settings, clock=None, passwords: Passwords | None = 
                 address_block_after=s.security.login_address_failures_before_block,
                 window_seconds=s.security.login_window_seconds,
                 account_daily_cap=s.security.login_account_failures_per_day,
+            ),
+        ),
+        client_throttle=ClientAuthThrottle(
+            shared,
+            ClientThrottlePolicy(
+                client_block_after=s.security.client_auth_failures_before_block,
+                address_block_after=s.security.client_auth_address_failures_before_block,
+                window_seconds=s.security.login_window_seconds,
             ),
         ),
         timeouts=Timeouts(

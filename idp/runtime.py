@@ -21,7 +21,7 @@ from idp.security.passwords import Passwords
 from idp.security.sealing import Sealer
 from idp.security.secrets import KeyedDigest
 from idp.sessions.service import Timeouts
-from idp.sessions.throttle import LoginThrottle
+from idp.sessions.throttle import ClientAuthThrottle, LoginThrottle
 from idp.settings import Settings, resolve_path
 from idp.sharedstate import SharedState
 
@@ -38,6 +38,8 @@ class Runtime:
     policy: ValidityPolicy
     throttle: LoginThrottle
     timeouts: Timeouts
+    #: Failed client authentications at the token, introspection, revocation and PAR endpoints.
+    client_throttle: ClientAuthThrottle | None = None
     server: Any = None  # the Authlib authorization server (idp.oidc.server)
     #: Seals officers' TOTP secrets (key derived from server.secret_key).
     sealer: Sealer | None = None

@@ -277,6 +277,17 @@ class SecuritySettings:
     login_window_seconds: int = field(
         default=15 * 60, metadata=_doc("Window of the failure counters; a block ends with it, so nobody is locked out for good.")
     )
+    client_auth_failures_before_block: int = field(
+        default=20,
+        metadata=_doc(
+            "Failed client authentications (token, introspection, revocation, PAR) naming one client_id within the "
+            "window before it is refused (429) for the window, except from addresses it authenticated from lately."
+        ),
+    )
+    client_auth_address_failures_before_block: int = field(
+        default=50,
+        metadata=_doc("Failed client authentications from one address within the window before it is refused (429)."),
+    )
 
 
 @dataclass
@@ -709,6 +720,8 @@ def _validate(s: Settings) -> None:
         "login_account_failures_per_day",
         "login_address_failures_before_block",
         "login_window_seconds",
+        "client_auth_failures_before_block",
+        "client_auth_address_failures_before_block",
     ):
         if getattr(s.security, n) <= 0:
             raise SettingsError(f"security.{n}", "must be positive")

@@ -148,11 +148,12 @@ def _client_error(exc: ClientError) -> click.ClickException:
 
 @clients_cli.command("remove")
 @click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: client_id, status.")
 @with_appcontext
-def clients_remove(client_id):
+def clients_remove(client_id, as_json):
     """Remove a client with its codes, tokens and consents."""
     clients.remove(db.session, runtime().now(), _client_or_fail(client_id), OPERATOR_CLI)
-    click.echo(f"removed {client_id}")
+    _done(client_id, "removed", as_json)
 
 
 @clients_cli.command("initial-token")
@@ -187,14 +188,19 @@ def clients_initial_token(agency, expires, uses, as_json):
 @click.argument("client_id")
 @click.option("--scope", required=True, help="The sensitive scope, e.g. natural_identity.")
 @click.option("--refuse", is_flag=True, help="Refuse the request (or withdraw an approval) instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: client_id, scope, decision, allowed_scope.")
 @with_appcontext
-def clients_approve(client_id, scope, refuse):
+def clients_approve(client_id, scope, refuse, as_json):
     """Approve (or refuse) a client's request for a sensitive scope."""
     client = _client_or_fail(client_id)
     try:
         clients.decide_scope(db.session, runtime().now(), client, scope, OPERATOR_CLI, approve=not refuse)
     except ClientError as exc:
         raise _client_error(exc) from None
+    if as_json:
+        emit_json({"client_id": client_id, "scope": scope, "decision": "refused" if refuse else "approved",
+                   "allowed_scope": client.allowed_scopes})
+        return
     click.echo(f"{'refused' if refuse else 'approved'} {scope} for {client_id}; scope now: {client.allowed_scopes}")
 
 
@@ -213,20 +219,30 @@ def clients_offline_access(client_id, withdraw):
 
 @clients_cli.command("suspend")
 @click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: client_id, status.")
 @with_appcontext
-def clients_suspend(client_id):
+def clients_suspend(client_id, as_json):
     """Suspend a client: authentication, sign-ins and its tokens stop working at once."""
     clients.suspend(db.session, runtime().now(), _client_or_fail(client_id), OPERATOR_CLI)
-    click.echo(f"suspended {client_id}")
+    _done(client_id, "suspended", as_json)
 
 
 @clients_cli.command("resume")
 @click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: client_id, status.")
 @with_appcontext
-def clients_resume(client_id):
+def clients_resume(client_id, as_json):
     """End a suspension."""
     clients.resume(db.session, runtime().now(), _client_or_fail(client_id), OPERATOR_CLI)
-    click.echo(f"resumed {client_id}")
+    _done(client_id, "resumed", as_json)
+
+
+def _done(client_id: str, what: str, as_json: bool) -> None:
+    """``removed X`` (and so on), or with --json one object naming the client and what happened."""
+    if as_json:
+        emit_json({"client_id": client_id, "status": what})
+    else:
+        click.echo(f"{what} {client_id}")
 
 
 @clients_cli.command("rotate-secret")

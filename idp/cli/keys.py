@@ -15,11 +15,16 @@ def keys_cli():
 
 
 @keys_cli.command("rotate")
+@click.option("--json", "as_json", is_flag=True, help='Print one JSON object: {"keys": [{"alg", "kid"}, ...]}.')
 @with_appcontext
-def keys_rotate():
+def keys_rotate(as_json):
     """Add a new current key per algorithm; previous keys stay published until tokens they signed expire."""
     rt = runtime()
-    for info in rt.keyring.rotate(rt.now()):
+    added = rt.keyring.rotate(rt.now())
+    if as_json:
+        emit_json({"keys": [{"alg": info.alg, "kid": info.kid} for info in added]})
+        return
+    for info in added:
         click.echo(f"new {info.alg} key {info.kid}")
 
 

@@ -191,8 +191,11 @@ def validate_registration(
         raise MetadataError("invalid_client_metadata", "application_type must be web or native")
     native = meta.application_type == "native"
     if meta.subject_type == "public":
-        # A public sub lets agencies join their records (PRODUCT.md): the operator's decision, not the integrator's.
-        raise MetadataError("invalid_client_metadata", "subject_type public is granted by the operator only")
+        # A public sub lets agencies join their records (PRODUCT.md): the operator's decision, not the
+        # integrator's. RFC 7591 §3.2.1 lets the server replace a requested value: the client gets
+        # pairwise, and the response says so (a generic client configured from discovery, which lists
+        # public because the operator may grant it, can still register).
+        meta.subject_type = "pairwise"
     if not native and not development and any(_host_is_loopback(u) for u in meta.redirect_uris):
         raise MetadataError("invalid_redirect_uri", "web clients must not use localhost")
     return validate(meta, supported_algs=supported_algs, allow_loopback_http=native or development, fetcher=fetcher)

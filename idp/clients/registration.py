@@ -164,8 +164,11 @@ def find_managed(session: Session, client_id: str, registration_token: str | Non
 
 
 def update_registered(session: Session, now: datetime, policy: RegistrationPolicy, client: Client, meta: ClientMetadata) -> str | None:
-    """RFC 7592 §2.2: replace the metadata. Returns a new secret when the client newly needs one."""
+    """RFC 7592 §2.2: replace the metadata. Returns a new secret when the client newly needs one.
+    The subject type stays what it is (the ``sub`` the agency already stores must not change, and
+    public is the operator's grant): a different request is replaced, as RFC 7591 §3.2.1 allows."""
     meta.agency = client.agency
     meta.name = meta.name or client.agency
     policy.validate(meta)
+    meta.subject_type = client.subject_type
     return service.update_client(session, now, client, meta)

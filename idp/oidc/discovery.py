@@ -35,6 +35,7 @@ def metadata(rt) -> dict:
             "response_types_supported": ["code"],
             "response_modes_supported": list(RESPONSE_MODES),
             "grant_types_supported": ["authorization_code", "refresh_token"],
+            # public is the operator's grant; dynamic registration asking for it gets pairwise (RFC 7591 §3.2.1).
             "subject_types_supported": ["pairwise", "public"],
             "id_token_signing_alg_values_supported": algs,
             "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),

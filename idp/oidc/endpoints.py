@@ -7,10 +7,13 @@ inactive token, even while the token itself has not expired.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
-from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from flask import request as http_request
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import UserInfoEndpoint
@@ -25,6 +28,7 @@ from . import claims as claim_rules
 from . import refusals
 from .refusals import Checkpoint
 from idp.authorizations import releases, tokens
+from .credentials import authorization_scheme
 from .grants import TOKEN_AUTH_METHODS
 from idp.authorizations.models import Token
 
@@ -52,9 +56,70 @@ class AccessGrant:
         return claim_rules.Subject(self.account, self.client, self.consented)
 
 
-class GatedBearerValidator(BearerTokenValidator):
+#: RFC 6750 §2.1: the token is a token68.
+TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+class BearerError(OAuth2Error):
+    """An RFC 6750 §3.1 error with its ``WWW-Authenticate: Bearer`` challenge. ``error=None`` is the
+    answer to a request with no token at all: 401 and a challenge without an error code (§3.1)."""
+
+    def __init__(self, realm: str, error: str | None, status_code: int, description: str, scope: str | None = None):
+        super().__init__(description, status_code=status_code)
+        self.error = error or "invalid_request"
+        self.realm = realm
+        self.challenge_error = error
+        self.scope = scope
+
+    def get_headers(self):
+        parts = [f'realm="{self.realm}"']
+        if self.challenge_error:
+            parts.append(f'error="{self.challenge_error}"')
+        if self.scope:
+            parts.append(f'scope="{self.scope}"')
+        return [*super().get_headers(), ("WWW-Authenticate", "Bearer " + ", ".join(parts))]
+
+
+class BearerProtector(ResourceProtector):
+    """Finds the one access token of a request (RFC 6750 §2): the ``Authorization: Bearer``
+    header, or a form-encoded POST body's ``access_token``, never both and never twice. Anything
+    else is the standard ``invalid_request`` (400); no token at all is a bare challenge (401)."""
+
     def __init__(self, rt):
         super().__init__()
+        self.runtime = rt
+
+    def _error(self, error: str | None, status: int, description: str) -> BearerError:
+        return BearerError(self.runtime.issuer, error, status, description)
+
+    def parse_request_authorization(self, request):
+        validator = self._token_validators["bearer"]
+        from_body = self._body_tokens()
+        scheme, value = authorization_scheme(request.headers)
+        if from_body and scheme:
+            raise self._error("invalid_request", 400, "Send the access token in one place only.")
+        if len(from_body) > 1:
+            raise self._error("invalid_request", 400, "Send one access token.")
+        if from_body:
+            token = from_body[0]
+        elif scheme == "bearer":
+            token = value
+        else:  # no header, or a scheme this resource does not take: no bearer token was presented
+            raise self._error(None, 401, "No access token.")
+        if not TOKEN68.fullmatch(token or "") or len(token) > 512:
+            raise self._error("invalid_request", 400, "The access token is missing or malformed.")
+        return validator, token
+
+    @staticmethod
+    def _body_tokens() -> list[str]:
+        if http_request.method != "POST" or http_request.mimetype != "application/x-www-form-urlencoded":
+            return []
+        return http_request.form.getlist("access_token")
+
+
+class GatedBearerValidator(BearerTokenValidator):
+    def __init__(self, rt):
+        super().__init__(realm=rt.issuer)
         self.runtime = rt
 
     def authenticate_token(self, token_string):
@@ -75,13 +140,13 @@ class GatedBearerValidator(BearerTokenValidator):
             or not token.client.is_active
             or refusals.refusal(Checkpoint.USERINFO, token.account, now, self.runtime.policy) is not None
         ):
-            raise InvalidTokenError()
+            raise BearerError(self.realm, "invalid_token", 401, "The access token is invalid or expired.")
         if self.scope_insufficient(token.get_scope(), scopes):
-            raise InvalidTokenError(description="The access token does not carry the openid scope.")
+            raise BearerError(self.realm, "insufficient_scope", 403, "The access token lacks the openid scope.", "openid")
 
 
 def build_resource_protector(rt) -> ResourceProtector:
-    protector = ResourceProtector()
+    protector = BearerProtector(rt)
     protector.register_token_validator(GatedBearerValidator(rt))
     return protector
 

@@ -61,6 +61,20 @@ def _runtime(grant):
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client):
+        """Authlib's check, without echoing the refused URI in ``error_description`` (its characters
+        may be ones RFC 6749 §4.1.2.1 forbids there, and the page shows only the error code anyway)."""
+        redirect_uri = request.payload.redirect_uri
+        if redirect_uri:
+            if not client.check_redirect_uri(redirect_uri):
+                raise InvalidRequestError("The redirect_uri is not registered for this client.")
+            return redirect_uri
+        default = client.get_default_redirect_uri()
+        if not default:
+            raise InvalidRequestError("The redirect_uri parameter is required.")
+        return default
+
     def validate_authorization_request(self):
         redirect_uri = super().validate_authorization_request()
         try:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749.errors import InvalidClientError
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from flask import request as http_request
 from idp import logs, metrics
 from idp.clients import scopes as sc
 from idp.clients.remote import Fetcher
@@ -24,6 +25,7 @@ from idp.extensions import db
 
 from idp.authorizations import tokens
 from .client_keys import ClientKeys
+from .credentials import basic_credentials, presented
 from .endpoints import EndSession, Introspection, Revocation, UserInfo, build_resource_protector
 from .grants import AuthorizationCodeGrant, OpenIDConnect, RefreshTokenGrant, S256Only
 
@@ -43,6 +45,56 @@ class IdpAuthorizationServer(AuthorizationServer):
         client = self.clients.find_active(db.session, client_id)
         if client is not None:
             logs.bind(client_id=client.client_id)
+        return client
+
+    def create_token_response(self, request=None):
+        request = self.create_oauth2_request(request)
+        if not request.payload.data.get("grant_type"):
+            # RFC 6749 §5.2: a missing parameter is invalid_request, not unsupported_grant_type.
+            return self.handle_error_response(request, InvalidRequestError("The grant_type parameter is required."))
+        return super().create_token_response(request)
+
+    def get_authorization_grant(self, request):
+        """Authlib's, without echoing the request: its refusal of an unknown ``response_type`` puts
+        the raw value in ``error_description`` (and raises ValueError on characters RFC 6749 forbids
+        there). The redirect back follows the same rule: only to a URI validated for the client."""
+        if request.payload.response_type != "code":
+            redirect_uri = None
+            client = self.query_client(request.payload.client_id)
+            if client is not None:
+                requested = request.payload.redirect_uri
+                if requested and client.check_redirect_uri(requested):
+                    redirect_uri = requested
+                elif not requested:
+                    redirect_uri = client.get_default_redirect_uri()
+            error = OAuth2Error("Only response_type=code is supported.", redirect_uri=redirect_uri)
+            error.error = "unsupported_response_type"
+            raise error
+        return super().get_authorization_grant(request)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Client authentication at the token, introspection, revocation and PAR endpoints: one
+        method per request (RFC 6749 §2.3), the body's ``client_id`` naming the client the header
+        authenticates, and failures throttled per client and per address (``ClientAuthThrottle``)
+        with the same answer whether the client exists or not."""
+        offered = presented(request.headers, request.form)
+        address = http_request.remote_addr or ""
+        throttle = self.runtime.client_throttle
+        verdict = throttle.check(offered.client_id, address)
+        if not verdict.allowed:
+            raise ClientAuthThrottled(verdict.retry_after)
+        if offered.ambiguous:
+            raise InvalidRequestError("Use one client authentication method per request.")
+        basic = basic_credentials(request.headers)
+        body_client_id = request.form.get("client_id")
+        if basic is not None and body_client_id is not None and body_client_id != basic[0]:
+            raise InvalidRequestError("client_id does not match the authenticated client.")
+        try:
+            client = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError:
+            throttle.failed(offered.client_id, address)
+            raise
+        throttle.succeeded(client.client_id, address)
         return client
 
     def _generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
@@ -121,14 +173,26 @@ def _secret_method(rt, extract):
 
 
 def _from_basic(request):
-    try:
-        return extract_basic_authorization(request.headers)
-    except UnicodeDecodeError:  # credentials that are not UTF-8 match no client (Authlib lets this escape)
-        return None, None
+    return basic_credentials(request.headers) or (None, None)
 
 
 def _from_post(request):
     return request.form.get("client_id"), request.form.get("client_secret")
+
+
+class ClientAuthThrottled(OAuth2Error):
+    """Too many failed client authentications from this address or for this client_id: 429 with
+    ``Retry-After`` (RFC 6585 §4), the same for a client that exists and one that does not."""
+
+    error = "temporarily_unavailable"
+    status_code = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__("Too many failed client authentications; retry later.")
+        self.retry_after = max(int(retry_after), 1)
+
+    def get_headers(self):
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):

@@ -12,7 +12,7 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from .pageform import PageForm
 from flask_wtf.file import FileField
 from wtforms import PasswordField, StringField
 
@@ -35,7 +35,7 @@ def parse_date(text: str | None) -> date | str | None:
         return cleaned
 
 
-class LabelledForm(FlaskForm):
+class LabelledForm(PageForm):
     #: The inputs an error can be tied to; the page's ids are these names.
     INPUTS: tuple[str, ...] = ()
 
@@ -148,5 +148,5 @@ class ActivationForm(LabelledForm):
     INPUTS = ("username", "initial_password", "code")
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PageForm):
     """A button that changes something: only its CSRF token."""

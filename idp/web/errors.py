@@ -20,7 +20,7 @@ MESSAGES = {
     413: _l("The request is too large."),
 }
 
-JSON_PATHS = ("/token", "/userinfo", "/introspect", "/revoke")
+JSON_PATHS = ("/token", "/userinfo", "/introspect", "/revoke", "/par")
 JSON_PREFIXES = ("/connect/register",)
 
 

@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from .pageform import PageForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PageForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     next = HiddenField()
     submit = SubmitField(_l("Sign in"))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(PageForm):
     allow = SubmitField(_l("Allow"))
     deny = SubmitField(_l("Deny"))
     #: Offline access (OIDC Core §11): the citizen's own choice, never ticked for them.
     offline = BooleanField(default=False)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PageForm):
     submit = SubmitField(_l("Sign out"))
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(PageForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
     confirm_password = PasswordField(
@@ -41,14 +41,14 @@ class PasswordChangeForm(FlaskForm):
     INPUTS = ("current_password", "new_password", "confirm_password")  # the fields an error can be tied to
 
 
-class SecondFactorCodeForm(FlaskForm):
+class SecondFactorCodeForm(PageForm):
     """An authenticator code (six digits) or a recovery code (törlőkód)."""
 
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
     next = HiddenField()
 
 
-class PasswordAndCodeForm(FlaskForm):
+class PasswordAndCodeForm(PageForm):
     """What a change of Ügyfélkapu+ needs: the password and a current code (or a recovery code)."""
 
     current_password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
@@ -64,7 +64,7 @@ class SecondFactorChangeForm(PasswordAndCodeForm):
     code = StringField(_l("Code"), validators=[Optional(), Length(max=32)])
 
 
-class NextForm(FlaskForm):
+class NextForm(PageForm):
     """A button's form (mail me a code, cancel): where to resume (``next``) and which Ügyfélkapu+
     settings page to come back to (``page``)."""
 
@@ -72,17 +72,17 @@ class NextForm(FlaskForm):
     page = HiddenField(validators=[Optional(), AnyOf(("recovery",))])
 
 
-class EndSessionForm(FlaskForm):
+class EndSessionForm(PageForm):
     """Sign out one session of the account page (its ``sid``), or every one (``all``)."""
 
     sid = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
-class WithdrawConsentForm(FlaskForm):
+class WithdrawConsentForm(PageForm):
     client_id = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
-class RecoveryRequestForm(FlaskForm):
+class RecoveryRequestForm(PageForm):
     """A forgotten password: the username and the account's email address (shape only)."""
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
@@ -91,7 +91,7 @@ class RecoveryRequestForm(FlaskForm):
     INPUTS = ("username", "email")
 
 
-class RecoveryPasswordForm(FlaskForm):
+class RecoveryPasswordForm(PageForm):
     """The new password behind a recovery link."""
 
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
@@ -103,5 +103,5 @@ class RecoveryPasswordForm(FlaskForm):
     INPUTS = ("new_password", "confirm_password")
 
 
-class WithdrawOfflineForm(FlaskForm):
+class WithdrawOfflineForm(PageForm):
     client_id = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -124,9 +125,12 @@ def agency_subject(name: str) -> str:
 
 
 def lang_url(code: str) -> str:
+    """This page in another language: the query kept apart from ``url_for``'s arguments, where a
+    query parameter named like a path variable, ``endpoint`` or ``_external`` would clash (a 500
+    found by tests/web/test_fuzz.py) or steer the link."""
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]
-    return url_for(request.endpoint or "auth.home", **(request.view_args or {}), **args)
+    return url_for(request.endpoint or "auth.home", **(request.view_args or {})) + "?" + urlencode(args, doseq=True)
 
 
 _DOUBLED_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")

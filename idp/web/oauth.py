@@ -130,9 +130,14 @@ def pushed_authorization_request():
         if error.description:
             body["error_description"] = error.description
         response = jsonify(body)
-        response.status_code = 401 if error.error == "invalid_client" else 400
-        if response.status_code == 401:
+        if error.error == "invalid_client":
+            response.status_code = 401
             response.headers["WWW-Authenticate"] = f'Basic realm="{rt.issuer}"'
+        else:
+            response.status_code = error.status_code if error.status_code in (400, 429) else 400
+            for name, value in error.get_headers():
+                if name == "Retry-After":
+                    response.headers[name] = value
         response.headers["Cache-Control"] = "no-store"
         return response
     _kept, request_uri = interactions.push(
@@ -151,36 +156,11 @@ def token():
     return runtime().server.create_token_response()
 
 
-def _bearer_from_form_body() -> None:
-    """RFC 6750 §2.2: a POST may carry the access token as a form field instead of the header."""
-    if (
-        request.method == "POST"
-        and "Authorization" not in request.headers
-        and request.mimetype == "application/x-www-form-urlencoded"
-        and len(request.form.getlist("access_token")) == 1
-    ):
-        request.environ["HTTP_AUTHORIZATION"] = "Bearer " + request.form["access_token"]
-
-
-def _standard_challenge(response: Response) -> None:
-    """RFC 6750 §3: ``Bearer`` challenge; no error code when the request carried no token at all."""
-    body = response.get_json(silent=True) or {}
-    error = body.get("error")
-    realm = f'Bearer realm="{runtime().issuer}"'
-    if error == "missing_authorization":
-        response.headers["WWW-Authenticate"] = realm
-        response.set_data(b'{"error": "invalid_request", "error_description": "No access token."}')
-    else:
-        response.headers["WWW-Authenticate"] = f'{realm}, error="invalid_token"'
-
-
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo():
-    _bearer_from_form_body()
+    """RFC 6750 errors and challenges come from ``idp.oidc.endpoints.BearerProtector``."""
     response = runtime().server.create_endpoint_response("userinfo")
-    if response.status_code == 401:
-        _standard_challenge(response)
     response.headers["Cache-Control"] = "no-store"
     return response
 

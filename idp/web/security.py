@@ -18,7 +18,8 @@ from . import unavailable
 
 BASE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+    # object-src is covered by default-src 'none', said again because scanners and reviewers look for it.
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 

@@ -305,6 +305,7 @@ def test_security_headers_on_every_page_and_endpoint(client, rt):
         csp = response.headers.get("Content-Security-Policy", "")
         where = f"{response.request.path} {response.status_code}"
         assert "frame-ancestors 'none'" in csp, where
+        assert "object-src 'none'" in csp.split("; "), where
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, where
         assert response.headers.get("X-Frame-Options") == "DENY", where
         assert response.headers.get("Referrer-Policy") == "no-referrer", where

@@ -232,7 +232,6 @@ REFUSED = {
     "scope_unknown": ({"scope": "openid admin"}, "invalid_client_metadata"),
     "application_type_unknown": ({"application_type": "desktop"}, "invalid_client_metadata"),
     "subject_type_unknown": ({"subject_type": "random"}, "invalid_client_metadata"),
-    "subject_type_public": ({"subject_type": "public"}, "invalid_client_metadata"),
     "client_name_too_long": ({"client_name": "x" * 201}, "invalid_client_metadata"),
     "client_name_not_a_string": ({"client_name": ["x"]}, "invalid_client_metadata"),
 }
@@ -303,8 +302,7 @@ def test_update_changes_the_redirect_uri_at_once(client, rt, citizen):
     ({"registration_access_token": "x"}, "invalid_request"),
     ({"client_secret": "wrong"}, "invalid_request"),
     ({"redirect_uris": ["http://agency.example.hu/cb"]}, "invalid_redirect_uri"),
-    ({"subject_type": "public"}, "invalid_client_metadata"),
-], ids=["no_client_id", "other_client_id", "server_issued_value", "wrong_secret", "http_redirect", "subject_type"])
+], ids=["no_client_id", "other_client_id", "server_issued_value", "wrong_secret", "http_redirect"])
 def test_a_refused_update_changes_nothing(change, error, client, rt):
     _, body = registered_agency(client, rt)
     request = {"client_id": body["client_id"], "redirect_uris": ["https://agency.example.hu/other"], **change}
@@ -314,6 +312,31 @@ def test_a_refused_update_changes_nothing(change, error, client, rt):
     assert response.get_json()["error"] == error
     db.session.expire_all()
     assert find(db.session, body["client_id"]).redirect_uris == ["https://agency.example.hu/callback"]
+
+
+def test_asking_for_a_public_subject_gets_pairwise_and_is_told_so(client, rt, citizen):
+    """RFC 7591 §3.2.1: the server may replace a requested value and returns what it granted.
+    Public is the operator's grant (PRODUCT.md); discovery lists it because the operator can give it."""
+    assert "public" in client.get("/.well-known/openid-configuration").get_json()["subject_types_supported"]
+    agency, body = registered_agency(client, rt, subject_type="public")
+    assert body["subject_type"] == "pairwise"
+    assert find(db.session, body["client_id"]).subject_type == "pairwise"
+    citizen.signed_in_quickly()
+    sub = agency.userinfo(agency.tokens()["access_token"]).get_json()["sub"]
+    assert sub and sub != citizen.account.identifier
+
+
+def test_an_update_keeps_the_subject_type(client, rt):
+    _, body = registered_agency(client, rt)
+    request = {"client_id": body["client_id"], "redirect_uris": body["redirect_uris"], "subject_type": "public"}
+    response = client.put(configuration_path(body), headers=bearer(body["registration_access_token"]), json=request)
+    assert response.status_code == 200 and response.get_json()["subject_type"] == "pairwise"
+    granted = find(db.session, body["client_id"])
+    granted.subject_type = "public"  # the operator's grant
+    db.session.commit()
+    request.pop("subject_type")
+    response = client.put(configuration_path(body), headers=bearer(body["registration_access_token"]), json=request)
+    assert response.status_code == 200 and response.get_json()["subject_type"] == "public"
 
 
 def test_delete_removes_the_client_and_its_tokens_stop_working(client, rt, citizen):

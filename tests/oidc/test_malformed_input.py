@@ -24,7 +24,7 @@ OAUTH_ERRORS = {
     "request_not_supported", "request_uri_not_supported", "registration_not_supported",
     "invalid_client_metadata", "invalid_redirect_uri",
 }
-PROTOCOL = ("/token", "/userinfo", "/introspect", "/revoke")
+PROTOCOL = ("/token", "/userinfo", "/introspect", "/revoke", "/par")
 REGISTRATION = "/connect/register"
 HUGE = "x" * 70_000
 LONG = "A" * 9_000
@@ -205,6 +205,60 @@ CASES = {
     "configure-null_client_id": lambda c: c.http.get(REGISTRATION + "/a%00b", headers={"Authorization": "Bearer x"}),
     "configure-put_not_json": lambda c: c.http.put(REGISTRATION + "/x", data=b"\xff{", headers={"Authorization": "Bearer x"}),
     "configure-post": lambda c: c.http.post(REGISTRATION + "/x", json={}),
+    # An Authorization header whose scheme carries no credentials, or credentials that are not
+    # base64 of "id:secret" in UTF-8, at every endpoint that reads one (issue 10).
+    **{f"{name}-authorization_{what}": (lambda p, h: (lambda c: c.http.post(p, data={"token": "x"}, headers={
+        "Authorization": h})))(path, header)
+       for name, path in {"token": "/token", "introspect": "/introspect", "revoke": "/revoke", "par": "/par",
+                          "userinfo": "/userinfo"}.items()
+       for what, header in {
+           "basic_space": "Basic ", "bearer_space": "Bearer ", "basic_spaces": "Basic    ", "basic_tab": "Basic\t",
+           "basic_bad_base64": "Basic a", "basic_non_ascii": "Basic \xe9t\xe9", "basic_no_colon": "Basic " + b64(b"x"),
+           "basic_non_utf8": "Basic " + b64(b"\xff\xfe:\xfd"), "basic_empty_id": "Basic " + b64(b":secret"),
+           "basic_empty_secret": "Basic " + b64(b"id:"), "basic_percent": "Basic " + b64(b"%ff%fe:%zz"),
+           "basic_null": "Basic " + b64(b"\x00:\x00"), "scheme_only_odd": "\xe9",
+       }.items()},
+    "par-basic_space_with_request": lambda c: c.http.post("/par", data=c.agency.authorize_params(),
+                                                          headers={"Authorization": "Basic "}),
+    "register-basic_space": lambda c: c.http.post(REGISTRATION, json={}, headers={"Authorization": "Basic "}),
+    "register-bearer_space": lambda c: c.http.post(REGISTRATION, json={}, headers={"Authorization": "Bearer "}),
+    "register-basic_non_ascii": lambda c: c.http.post(REGISTRATION, json={}, headers={"Authorization": "Basic \xe9"}),
+    **{f"configure-{method}_{what}": (lambda m, h: (lambda c: c.http.open(
+        REGISTRATION + "/someone", method=m, json={}, headers={"Authorization": h})))(method, header)
+       for method in ("get", "put", "delete")
+       for what, header in {"basic_space": "Basic ", "bearer_space": "Bearer ", "bearer_tab": "Bearer\t",
+                            "non_ascii": "Bearer \xe9\xff", "basic_no_colon": "Basic " + b64(b"x")}.items()},
+    # Characters Authlib refuses in an error description, in every parameter that could be echoed.
+    **{f"authorize-{param}_{what}": (lambda p, v: (lambda c: c.http.get("/authorize?" + c.authorize_query(**{p: v}))))(
+        param, value)
+       for param in ("response_type", "redirect_uri", "scope", "code_challenge_method", "response_mode", "prompt",
+                     "client_id", "state", "nonce", "code_challenge", "max_age", "acr_values", "claims")
+       for what, value in {"backslash": "a\\b", "quote": 'co"de', "non_ascii": "k\xf3d", "control": "a\x01b",
+                           "newline": "a\r\nb"}.items()},
+    "authorize-response_type_quote_unknown_client": lambda c: c.http.get('/authorize?client_id=x&response_type=%22'),
+    "authorize-post_response_type_backslash": lambda c: c.http.post(
+        "/authorize", data=c.agency.authorize_params(response_type="\\")),
+    "par-response_type_quote": lambda c: c.http.post(
+        "/par", data=c.agency.authorize_params(response_type='"\\\xe9'), headers={"Authorization": c.basic}),
+    "par-redirect_uri_quote": lambda c: c.http.post(
+        "/par", data=c.agency.authorize_params(redirect_uri='https://x.example/"\\'),
+        headers={"Authorization": c.basic}),
+    # Found by tests/web/test_fuzz.py: Flask-WTF filled page forms from a JSON body, and a malformed one
+    # raised BadRequest while the error page built its own forms.
+    "office-post_empty_json": lambda c: c.http.post("/office/accounts/0", data=b"", content_type="application/json"),
+    "login-post_bad_json": lambda c: c.http.post("/login", data=b"{", content_type="application/json"),
+    "password-post_json_list": lambda c: c.http.post("/account/password", data=b"[1]", content_type="application/json"),
+    "office-post_huge_body": lambda c: c.http.post("/office/accounts/0", data={"x": HUGE}),
+    "office-post_huge_body_with_csrf": lambda c: c.http.post("/office/registrations/1", data={
+        "csrf_token": c.login_csrf, "x": HUGE}),
+    "par-get": lambda c: c.http.get("/par"),
+    "par-huge_query": lambda c: c.http.post("/par?" + urlencode({"\x00": HUGE})),
+    # Found by tests/web/test_fuzz.py: the language links passed the query to url_for beside the path's
+    # variables, so a query parameter named like one (or "endpoint") raised while the page rendered.
+    "interaction-query_names_the_path_variable": lambda c: c.http.get("/interaction/abc?uid=x"),
+    "office-query_names_the_path_variable": lambda c: c.http.post("/office/accounts/UK-A?identifier=x"),
+    "home-query_endpoint": lambda c: c.http.get("/?endpoint=x"),
+    "login-query_url_for_options": lambda c: c.http.get("/login?_external=1&_scheme=javascript&_anchor=x"),
     # /end-session
     "end_session-hint_garbage": lambda c: c.http.get("/end-session?id_token_hint=a.b.c"),
     "end_session-hint_none_alg": lambda c: c.http.get("/end-session?id_token_hint=eyJhbGciOiJub25lIn0.e30."),
@@ -274,6 +328,9 @@ def assert_protocol_answer(response, path: str):
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert isinstance(body, dict), response.get_data()[:200]
     assert body.get("error") in OAUTH_ERRORS, body
+    if path == "/userinfo" and response.status_code != 405:  # RFC 6750 §3.1's codes, each with its challenge
+        assert body["error"] in ("invalid_request", "invalid_token", "insufficient_scope"), body
+        assert response.headers["WWW-Authenticate"].startswith("Bearer realm=")
 
 
 def assert_page_answer(ctx, response):
@@ -300,3 +357,38 @@ def test_malformed_request_is_answered_without_500(case, ctx):
         assert_protocol_answer(response, path)
     else:
         assert_page_answer(ctx, response)
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke", "/par"])
+@pytest.mark.parametrize("header", ["Basic ", "Basic \xe9", "Basic " + b64(b"nocolon"), "Basic " + b64(b"\xff:\xfe")])
+def test_basic_header_without_usable_credentials_is_an_unauthenticated_client(client, agency, path, header):
+    data = {"grant_type": "authorization_code", "code": "x", "token": "x"} if path != "/par" else agency.authorize_params()
+    response = client.post(path, data=data, headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("value", ['co"de', "a\\b", "k\xf3d", "token id_token"])
+def test_an_unsupported_response_type_goes_back_to_the_agency_without_echoing_it(client, agency, value):
+    response = agency.authorize(response_type=value)
+    assert response.status_code == 302
+    params = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert params["error"] == ["unsupported_response_type"]
+    assert params["state"] == [agency.state]
+    assert value not in response.headers["Location"] and value not in " ".join(params.get("error_description", []))
+
+
+def test_an_unregistered_redirect_uri_is_not_echoed_and_not_followed(client, agency):
+    response = agency.authorize(redirect_uri='https://evil.example/"\\\xe9')
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert b"invalid_request" in response.data  # the page names the code only (the language links keep the query)
+
+
+def test_the_language_links_keep_the_query_and_stay_on_this_site(client):
+    html = client.get("/login?next=/account&_external=1&_scheme=javascript&endpoint=x").get_data(as_text=True)
+    links = [line for line in html.splitlines() if "lang=en" in line]
+    assert links, html[:500]
+    for line in links:
+        href = line.split('href="')[1].split('"')[0]
+        assert href.startswith("/login?") and "javascript:" not in href, href
+        assert "next=%2Faccount" in href.replace("&amp;", "&"), href

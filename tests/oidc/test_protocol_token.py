@@ -267,12 +267,21 @@ def test_token_responses_are_not_cached(citizen, agency, outcome):
 @pytest.mark.parametrize(
     "grant_type",
     ["password", "client_credentials", "implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer",
-     "urn:ietf:params:oauth:grant-type:device_code", ""],
+     "urn:ietf:params:oauth:grant-type:device_code"],
 )
 def test_unsupported_grant_types(agency, grant_type):
     data = {"grant_type": grant_type, "username": "x", "password": "y", "scope": "openid"}
     response = post_token(agency, data)
     assert error_of(response) == "unsupported_grant_type"
+
+
+@pytest.mark.parametrize("grant_type", [None, ""], ids=["absent", "empty"])
+def test_a_token_request_without_grant_type_is_invalid_request(agency, grant_type):
+    """RFC 6749 §5.2: a missing required parameter is invalid_request."""
+    data = {"code": "x"} if grant_type is None else {"grant_type": grant_type, "code": "x"}
+    response = post_token(agency, data)
+    assert response.status_code == 400
+    assert error_of(response) == "invalid_request"
 
 
 def test_token_endpoint_refuses_get(agency):

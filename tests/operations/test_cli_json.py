@@ -23,6 +23,11 @@ JSON_COMMANDS = {
     "clients show": (["{client_id}"], dict),
     "clients initial-token": (["--agency", "Nemzeti Adó- és Vámhivatal", "--uses", "2"], dict),
     "clients rotate-secret": (["{client_id}"], dict),
+    "clients approve": (["{client_id}", "--scope", "natural_identity"], dict),
+    "clients suspend": (["{client_id}"], dict),
+    "clients resume": (["{client_id}"], dict),
+    "clients remove": (["{client_id}"], dict),
+    "keys rotate": ([], dict),
     "citizens add-test": (["--username", "szkript.elek", "--password", "alma-korte-szilva-42"], dict),
     "offices add": (["--code", "SZKRIPT-01", "--name", "Szkript Kormányablak"], dict),
     "offices list": ([], list),
@@ -61,8 +66,12 @@ def world(rt):
 
 
 @pytest.mark.parametrize("command", sorted(JSON_COMMANDS))
-def test_json_prints_one_document_and_nothing_else_on_stdout(app, world, command):
+def test_json_prints_one_document_and_nothing_else_on_stdout(app, world, command, tmp_path):
     args, kind = JSON_COMMANDS[command]
+    if command == "keys rotate":
+        rt = app.extensions["idp"]
+        rt.keyring.directory = tmp_path  # rotate a copy, not the session's shared keys
+        rt.keyring.ensure(rt.now())
     result = run(app, *command.split(), *[arg.format(**world) for arg in args], "--json")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)  # refuses anything before or after one document
