@@ -19,7 +19,7 @@ PROTOCOL = [
     ("POST", "/token", {"grant_type": "authorization_code", "code": "x", "redirect_uri": "https://a.example/cb"}),
     ("POST", "/introspect", {"token": "x"}),
     ("POST", "/revoke", {"token": "x"}),
-    ("POST", "/par", {"response_type": "code", "client_id": "x"}),
+    ("POST", "/par", {"response_type": "code", "client_id": "client"}),  # the Basic header's client
     ("GET", "/userinfo", None),
 ]
 

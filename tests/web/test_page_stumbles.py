@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..support.factories import make_account
 from ..support.flows import Agency, Citizen
 
@@ -212,3 +214,14 @@ def test_dates_are_one_text_field_whose_hint_matches_what_it_accepts(client, db)
     assert response.headers["Location"].startswith("/register/number")
     account = db.session.scalar(select(Account).where(Account.username == data.username))
     assert account.birth_date == data.birth_date
+
+
+def test_turning_off_ugyfelkapu_plus_says_what_goes_with_it(client, rt):
+    citizen = Citizen(client, rt, make_account(rt))
+    citizen.with_second_factor()
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    html = client.get("/account/second-factor", headers=EN).get_data(as_text=True)
+    off = re.search(r'<input id="action-off"[^>]*aria-describedby="([^"]+)"', html)
+    assert off, "the choice to turn it off is described by its warning"
+    warning = re.search(rf'<p id="{off.group(1)}" class="warning-text">([^<]+)</p>', html)
+    assert warning and "passkeys and recovery codes are removed" in warning.group(1)
