@@ -7,8 +7,9 @@ Two kinds reach the views otherwise:
   decodes the query string strictly and raises on first use of ``request.args``, even
   while rendering the error page. They are percent-encoded before Werkzeug sees them,
   so they arrive as the literal ``%FF`` a well-behaved client would have sent.
-- NUL characters in a parameter: no protocol or form value carries one, and
-  PostgreSQL refuses them in text, so they are refused as a bad request up front.
+- NUL characters in a parameter or in the path (``/interaction/%00``): no protocol
+  or form value and no path segment carries one, and PostgreSQL refuses them in
+  text, so they are refused as a bad request up front.
 """
 
 from __future__ import annotations
@@ -42,5 +43,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul():
-        if _has_nul(request.args) or (request.method == "POST" and _has_nul(request.form)):
+        if (
+            "\x00" in request.path
+            or _has_nul(request.args)
+            or (request.method == "POST" and _has_nul(request.form))
+            or any("\x00" in str(v) for v in (request.view_args or {}).values())
+        ):
             abort(400)

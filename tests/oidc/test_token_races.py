@@ -46,7 +46,7 @@ def test_parallel_refreshes_of_one_token_have_one_winner_and_revoke_the_family(p
     http = app.test_client()
     Citizen(http, rt, make_account(rt)).signed_in_quickly()
     c, secret = make_client(rt)
-    agency = Agency(http, c, secret)
+    agency = Agency(http, c, secret, offline=True)  # a refresh token needs offline access (OIDC Core §11)
     auth = (c.client_id, secret)
     for _ in range(ROUNDS):
         first = agency.tokens()
@@ -71,7 +71,7 @@ def test_replays_of_a_rotated_token_racing_the_current_one_never_fail(postgres_o
     http = app.test_client()
     Citizen(http, rt, make_account(rt)).signed_in_quickly()
     c, secret = make_client(rt)
-    agency = Agency(http, c, secret)
+    agency = Agency(http, c, secret, offline=True)  # a refresh token needs offline access (OIDC Core §11)
     auth = (c.client_id, secret)
     for _ in range(ROUNDS):
         first = agency.tokens()
