@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import hmac
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -128,7 +129,7 @@ def route_for(account: Account | None, now: datetime, policy) -> Route:
 
 def issue(session: Session, account: Account, now: datetime, policy: RecoveryPolicy) -> IssuedLink:
     """A new link for ``account``; every earlier one stops working."""
-    revoke_all(session, account.id, now)
+    revoke_all(session, [account.id], now)
     token = new_secret(TOKEN_BYTES)
     expires_at = now + policy.link_lifetime
     session.add(RecoveryLink(account_id=account.id, token_digest=digest(token), created_at=now, expires_at=expires_at))
@@ -185,11 +186,12 @@ def claim(session: Session, link: RecoveryLink, now: datetime) -> None:
         raise AccountError("recovery_link_invalid")
 
 
-def revoke_all(session: Session, account_id: int, now: datetime) -> None:
-    """Every unused link of the account stops working."""
+def revoke_all(session: Session, account_ids: Collection[int], now: datetime) -> None:
+    """Every unused link of these accounts stops working."""
     session.execute(
         update(RecoveryLink)
-        .where(RecoveryLink.account_id == account_id, RecoveryLink.used_at.is_(None), RecoveryLink.revoked_at.is_(None))
+        .where(RecoveryLink.account_id.in_(list(account_ids)), RecoveryLink.used_at.is_(None),
+               RecoveryLink.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )

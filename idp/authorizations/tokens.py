@@ -275,11 +275,22 @@ def store(
 _INSERT_TOKEN = insert(Token.__table__)
 
 
-def revoke_for_account(session: Session, account_id: int, now: datetime) -> None:
+def revoke_for_accounts(session: Session, account_ids: Collection[int], now: datetime) -> None:
+    """Every token of these accounts dies, and every code not yet exchanged (marked used, with no
+    family to revoke). Two statements however many accounts."""
+    ids = list(account_ids)
+    if not ids:
+        return
     session.execute(
         update(Token)
-        .where(Token.account_id == account_id, Token.revoked_at.is_(None))
+        .where(Token.account_id.in_(ids), Token.revoked_at.is_(None))
         .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.account_id.in_(ids), AuthorizationCode.consumed_at.is_(None))
+        .values(consumed_at=now)
         .execution_options(synchronize_session=False)
     )
 

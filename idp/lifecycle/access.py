@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from idp.accounts import recovery
 from idp.accounts.devices import KnownDevice
 from idp.authorizations import logout, tokens
-from idp.authorizations.models import AuthorizationCode, Consent, Token
+from idp.authorizations.models import Consent
 from idp.sessions import service as sessions
 from idp.sessions.models import SsoSession
 
@@ -63,47 +63,26 @@ def end_sessions(
 def end_access(session: Session, account_id: int, now: datetime, reason: str) -> EndedAccess:
     """In the caller's transaction: end every session, token, code and consent of the account."""
     ended = end_sessions(session, account_id, now, reason)
-    tokens.revoke_for_account(session, account_id, now)
-    session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.account_id == account_id, AuthorizationCode.consumed_at.is_(None))
-        .values(consumed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(SsoSession)
-        .where(SsoSession.account_id == account_id)
-        .values(ip_address="", user_agent="")
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(delete(Consent).where(Consent.account_id == account_id).execution_options(synchronize_session=False))
-    # The browsers it signed in from and its recovery links go with it (issue 12).
-    session.execute(delete(KnownDevice).where(KnownDevice.account_id == account_id).execution_options(synchronize_session=False))
-    recovery.revoke_all(session, account_id, now)
+    _forget(session, [account_id], now)
     return ended
 
 
 def end_access_many(session: Session, account_ids: Collection[int], now: datetime, reason: str) -> tuple[int, ...]:
     """``end_access`` for a batch of accounts (the scheduled jobs): the same ends, in a fixed number
-    of set-based statements however many accounts end. Tokens and unexchanged codes go by account,
-    which covers those issued in the ended sessions. Returns the logout notices queued."""
+    of set-based statements however many accounts end. Returns the logout notices queued."""
     ids = list(account_ids)
     if not ids:
         return ()
     sids = sessions.end_for_accounts(session, ids, now, reason)
     notices = logout.queue(session, sids, now, reason)
-    session.execute(
-        update(Token)
-        .where(Token.account_id.in_(ids), Token.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.account_id.in_(ids), AuthorizationCode.consumed_at.is_(None))
-        .values(consumed_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    _forget(session, ids, now)
+    return tuple(notices)
+
+
+def _forget(session: Session, ids: list[int], now: datetime) -> None:
+    """What an ended account leaves behind goes: its tokens and unexchanged codes, the addresses and
+    browsers of its sessions, its consents, the browsers it signed in from, its recovery links."""
+    tokens.revoke_for_accounts(session, ids, now)
     session.execute(
         update(SsoSession)
         .where(SsoSession.account_id.in_(ids))
@@ -111,7 +90,8 @@ def end_access_many(session: Session, account_ids: Collection[int], now: datetim
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(Consent).where(Consent.account_id.in_(ids)).execution_options(synchronize_session=False))
-    return tuple(notices)
+    session.execute(delete(KnownDevice).where(KnownDevice.account_id.in_(ids)).execution_options(synchronize_session=False))
+    recovery.revoke_all(session, ids, now)
 
 
 def announce_logout(ended: EndedAccess, dispatcher: LogoutDispatcher | None) -> None:

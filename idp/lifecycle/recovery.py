@@ -162,9 +162,9 @@ def reset_password(
     with transaction(ctx.session):
         accounts.change_password(ctx.session, ctx.passwords, account, "", new, now, policy=ctx.policy)
         rules.claim(ctx.session, link, now)
-        rules.revoke_all(ctx.session, account.id, now)
+        rules.revoke_all(ctx.session, [account.id], now)
         ended = end_sessions(ctx.session, account.id, now, "password_recovered")
-        tokens.revoke_for_account(ctx.session, account.id, now)
+        tokens.revoke_for_accounts(ctx.session, [account.id], now)
         audit.record(
             ctx.session, now, "password_recovered", citizen_actor(account), account.id,
             factor=link.factor_method, sessions_ended=len(ended.sids),

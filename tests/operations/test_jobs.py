@@ -283,3 +283,22 @@ def test_a_run_takes_no_account_another_transaction_holds_and_does_not_wait_for_
     again = run(rt, db, mail, now=as_of)  # the holder let go: the next run ends it
     assert ids(again.expired) == {held.identifier} and state_of(db, held.identifier) is S.EXPIRED
     assert len(mail.of("account_expired")) == 2
+
+
+def test_an_account_ended_by_the_run_forgets_its_browsers_and_recovery_links(rt, db, mail):
+    """The jobs end accounts in batches through the same forgetting as one account's end."""
+    from idp.accounts import devices
+    from idp.accounts import recovery as recovery_rules
+
+    account = make_account(rt, valid_for=timedelta(hours=1))
+    devices.remember(db.session, account, "a-browser-secret", rt.now())
+    db.session.add(recovery_rules.RecoveryLink(
+        account_id=account.id, token_digest="d" * 64, created_at=rt.now(), expires_at=rt.now() + timedelta(days=1),
+    ))
+    db.session.commit()
+    report = run(rt, db, mail, now=rt.now() + timedelta(hours=2))
+    assert ids(report.expired) == {account.identifier}
+    assert db.session.scalar(select(func.count()).select_from(devices.KnownDevice)
+                             .where(devices.KnownDevice.account_id == account.id)) == 0
+    link = db.session.scalar(select(recovery_rules.RecoveryLink).where(recovery_rules.RecoveryLink.account_id == account.id))
+    assert link is None or link.revoked_at is not None
