@@ -24,7 +24,7 @@ from idp.mail.deferred import Deferred
 from idp.mail.message import masked
 from idp.runtime import runtime
 
-from . import feedback, passkey_ceremony, session, stash, throttled
+from . import feedback, passkey_ceremony, session, signin, stash, throttled
 from .auth import bp
 from .forms import NextForm, RecoveryPasswordForm, RecoveryRequestForm, SecondFactorCodeForm
 from .passkey_forms import PasskeyAnswerForm
@@ -172,15 +172,7 @@ def recover_send_code():
     token = _token()
     if token is None:
         return _lost()
-    if not NextForm().validate():
-        feedback.refuse("form_invalid")
-    else:
-        try:
-            sent = recovery.send_code(_ctx(), token, runtime().now(), again=True)
-        except AccountError as exc:
-            feedback.refuse(exc)
-        else:
-            feedback.done("email_code_sent") if sent else feedback.refuse("email_code_not_sent")
+    signin.send_code_answered(lambda: recovery.send_code(_ctx(), token, runtime().now(), again=True))
     return redirect(url_for("auth.recover_password"), 303)
 
 

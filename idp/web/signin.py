@@ -10,6 +10,8 @@ once by the code step (``stash.keep_once``), so a copy of the cookie replayed af
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass
 
 from flask import redirect, render_template
@@ -161,13 +163,19 @@ def submit_send_code(places: Places):
     account, _sso = _who()
     if account is None:
         return redirect(places.login, 303)
+    send_code_answered(lambda: second_factor.send_code(_ctx(), account, runtime().now(), again=True))
+    return redirect(places.second_factor, 303)
+
+
+def send_code_answered(send: Callable[[], bool]) -> None:
+    """A new emailed code the citizen asked for (the sign-in's or account recovery's): the form
+    checked, ``send`` called, the citizen told whether it left."""
     if not NextForm().validate():
         feedback.refuse("form_invalid")
-    else:
-        try:
-            sent = second_factor.send_code(_ctx(), account, runtime().now(), again=True)
-        except AccountError as exc:
-            feedback.refuse(exc)
-        else:
-            feedback.done("email_code_sent") if sent else feedback.refuse("email_code_not_sent")
-    return redirect(places.second_factor, 303)
+        return
+    try:
+        sent = send()
+    except AccountError as exc:
+        feedback.refuse(exc)
+        return
+    feedback.done("email_code_sent") if sent else feedback.refuse("email_code_not_sent")
