@@ -199,3 +199,19 @@ def browsers(chromium, request):
 
     with ExitStack() as stack:
         yield lambda **options: stack.enter_context(fresh_page(chromium, request, **{"locale": "hu-HU", **options}))
+
+
+@pytest.fixture
+def mail():
+    """The mail the lifecycle tier sends, recorded (tests/support/lifecycle.py)."""
+    from .support.lifecycle import RecordingNotifier
+
+    return RecordingNotifier()
+
+
+@pytest.fixture
+def ctx(rt, mail):
+    """The lifecycle tier's context, its mail recorded in ``mail``."""
+    from .support.lifecycle import context
+
+    return context(rt, mail)

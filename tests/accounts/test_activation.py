@@ -23,22 +23,10 @@ from idp.lifecycle import citizen, registration
 from ..conftest import make_settings
 from ..support.lifecycle import (
     NEW_PASSWORD,
-    RecordingNotifier,
-    context,
     make_officer,
     register_in_person,
     registration_data,
 )
-
-
-@pytest.fixture
-def mail():
-    return RecordingNotifier()
-
-
-@pytest.fixture
-def ctx(rt, mail):
-    return context(rt, mail)
 
 
 @pytest.fixture

@@ -21,12 +21,6 @@ from idp.security import totp
 
 from ..support.factories import PASSWORD, make_account
 from ..support.flows import Citizen
-from ..support.lifecycle import RecordingNotifier
-
-
-@pytest.fixture
-def mail():
-    return RecordingNotifier()
 
 
 @pytest.fixture

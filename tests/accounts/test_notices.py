@@ -16,14 +16,9 @@ from idp.lifecycle.context import context_for
 from idp.lifecycle.signin import Device
 
 from ..support.factories import PASSWORD, make_account
-from ..support.lifecycle import NEW_PASSWORD, RecordingNotifier
+from ..support.lifecycle import NEW_PASSWORD
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
-
-
-@pytest.fixture
-def mail():
-    return RecordingNotifier()
 
 
 @pytest.fixture

@@ -24,17 +24,7 @@ from idp.authorizations.models import Consent, Token
 from idp.sessions.models import SsoSession
 
 from ..support.flows import Citizen
-from ..support.lifecycle import RecordingNotifier, activated, context, identity_card, make_officer
-
-
-@pytest.fixture
-def mail():
-    return RecordingNotifier()
-
-
-@pytest.fixture
-def ctx(rt, mail):
-    return context(rt, mail)
+from ..support.lifecycle import activated, identity_card, make_officer
 
 
 @pytest.fixture

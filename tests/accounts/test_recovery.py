@@ -27,11 +27,6 @@ from ..support.lifecycle import NEW_PASSWORD, RecordingNotifier
 
 
 @pytest.fixture
-def mail():
-    return RecordingNotifier()
-
-
-@pytest.fixture
 def ctx(rt, db, mail):
     return context_for(rt, db.session, mail)
 

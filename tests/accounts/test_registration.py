@@ -34,16 +34,6 @@ from ..support.lifecycle import (
 )
 
 
-@pytest.fixture
-def mail():
-    return RecordingNotifier()
-
-
-@pytest.fixture
-def ctx(rt, mail):
-    return context(rt, mail)
-
-
 def accounts_count(db) -> int:
     return db.session.scalar(select(func.count()).select_from(Account))
 

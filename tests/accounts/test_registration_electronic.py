@@ -25,16 +25,11 @@ from idp.lifecycle import office, registration
 from idp.offices.models import Office
 
 from ..support.lifecycle import (
-    RecordingNotifier, context, identity_card, make_officer, register_in_person, registration_data,
+    context, identity_card, make_officer, register_in_person, registration_data,
 )
 from ..support.pki import make_root_ca, sign_cades, sign_detached, wall_now
 
 CRL_URL = "http://crl.example.hu/test-root.crl"
-
-
-@pytest.fixture
-def mail():
-    return RecordingNotifier()
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from idp.sessions.models import SsoSession
 
 from ..conftest import make_settings
 from ..support.factories import make_account
-from ..support.lifecycle import RecordingNotifier, activated, context, make_officer, register_in_person, registration_data
+from ..support.lifecycle import RecordingNotifier, activated, make_officer, register_in_person, registration_data
 
 S = AccountState
 RULE_2009 = {"account_validity_days": 0, "password_max_age_days": 730, "password_renewal_grace_days": 60}
@@ -39,16 +39,6 @@ def policy_settings():
 @pytest.fixture
 def settings(database_url, keys_dir, policy_settings):
     return make_settings(database_url, keys_dir, policy=policy_settings)
-
-
-@pytest.fixture
-def mail():
-    return RecordingNotifier()
-
-
-@pytest.fixture
-def ctx(rt, mail):
-    return context(rt, mail)
 
 
 def run(rt, db, notifier, now=None, **options):
