@@ -171,7 +171,7 @@ def test_a_passwordless_sign_in_and_a_removed_passkey_refused(page, site, live_s
     page.fill("#current_password", PASSWORD)
     page.fill("#code", codes[0])
     bw.step(page, "passkey-remove")
-    page.locator("button.danger").click()
+    page.locator("#confirm-remove-passkey").click()
     page.wait_for_url(f"{base}/account/second-factor")
     assert page.locator("#no-passkeys").is_visible()
     assert len(credentials(page)) == 1  # still on the device: only the provider forgot it
@@ -218,7 +218,7 @@ def test_the_passkey_pages_pass_axe_in_both_languages(page, site, live_settings)
         page.locator("ul.passkeys").wait_for()
         for url, shows in [
             (f"/account/second-factor?lang={lang}", "form[action='/account/second-factor/passkeys']"),
-            (f"/account/second-factor/passkeys/{passkey_id}/remove?lang={lang}", "button.danger"),
+            (f"/account/second-factor/passkeys/{passkey_id}/remove?lang={lang}", "#confirm-remove-passkey"),
         ]:
             page.goto(base + url)
             page.locator(shows).wait_for()
