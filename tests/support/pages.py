@@ -38,6 +38,8 @@ class Site:
     cookies: dict[str, str] = field(default_factory=dict)  # who -> session cookie secret
     #: Live recovery links (``/recover/<token>``) by who: opening one does not use it up.
     recovery_links: dict[str, str] = field(default_factory=dict)
+    #: The passkey of the citizen with Ügyfélkapu+ ("plus"), for its removal page.
+    passkey_id: int = 0
 
     def authorize_url(self, agency: str, **extra) -> str:
         _verifier, challenge = pkce_pair()
@@ -70,9 +72,31 @@ def seed_site(rt, base: str) -> Site:
     for who, account in (("citizen", citizen), ("newcomer", newcomer)):
         _sso, secret = sessions.start(db.session, account, rt.now(), pwd, assurance.level_for(pwd, rt.assurance))
         site.cookies[who] = secret
+    _fill_account(rt, citizen, clients)
     db.session.commit()
     _recovery_links(rt, site)
+    _plus_citizen(rt, site)
     return site
+
+
+#: A phone's browser, as long as they come, and an IPv6 address: the session list must still fit a phone.
+PHONE = ("Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) AppleWebKit/537.36 "
+         "(KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.230 Mobile Safari/537.36 SamsungBrowser/23.0")
+EVERY_CLAIM = ("sub", "name", "family_name", "given_name", "birthdate", "email", "email_verified", "address",
+               "https://ugyfelkapu.gov.hu/claims/test_account")
+
+
+def _fill_account(rt, citizen, clients: dict[str, str]) -> None:
+    """The demo citizen's /account as full as it gets: a second device, and an access history from
+    both agencies over both channels (issue 12: /account was 406 px wide on a 390 px phone)."""
+    from idp.authorizations import releases
+
+    pwd = ["pwd"]
+    sessions.start(db.session, citizen, rt.now(), pwd, assurance.level_for(pwd, rt.assurance),
+                   ip_address="2001:0db8:85a3:0000:0000:8a2e:0370:7334", user_agent=PHONE)
+    for key in clients:
+        for channel in (releases.ID_TOKEN, releases.USERINFO):
+            releases.record(db.session, citizen.id, find(db.session, clients[key]).id, channel, EVERY_CLAIM, rt.now())
 
 
 def _recovery_links(rt, site: Site) -> None:
@@ -90,6 +114,26 @@ def _recovery_links(rt, site: Site) -> None:
     for who, account in (("forgetful", plain), ("forgetful_plus", guarded)):
         site.recovery_links[who] = f"/recover/link?token={rules.issue(db.session, account, rt.now(), ctx.recovery).token}"
     db.session.commit()
+
+
+def _plus_citizen(rt, site: Site) -> None:
+    """A citizen with Ügyfélkapu+ (an authenticator app) and a passkey, signed in with both factors."""
+    from idp.accounts.passkey_records import Passkey
+    from idp.lifecycle import second_factor
+    from idp.lifecycle.context import context_for
+    from idp.security import totp
+
+    ctx = context_for(rt, db.session)
+    account = make_account(rt, username="plusz.polgar", family_name="Plusz", given_name="Piroska")
+    secret = second_factor.begin_enrolment(ctx, account)
+    second_factor.confirm_enrolment(ctx, account, totp.code_at(secret, rt.now()), rt.now())
+    passkey = Passkey(account_id=account.id, credential_id="cGx1c3otcG9sZ2Fy", public_key=b"\x00", user_handle="plusz",
+                      name="Munkahelyi laptop", created_at=rt.now())
+    db.session.add(passkey)
+    amr = ["pwd", "otp"]
+    _sso, site.cookies["plus"] = sessions.start(db.session, account, rt.now(), amr, assurance.level_for(amr, rt.assurance))
+    db.session.commit()
+    site.passkey_id = passkey.id
 
 
 def _submit_login_empty(page) -> None:
@@ -116,7 +160,7 @@ class Page:
     id: str
     url: Callable[[Site], str]
     shows: str  # a selector only this page has: proof that the page is the one meant
-    who: str | None = None  # "citizen", "newcomer" or not signed in
+    who: str | None = None  # "citizen", "newcomer", "plus" or not signed in
     status: int = 200
     then: Callable | None = None  # an action on the page (submit a form) before looking at it
     setup: Callable | None = None  # on the browser context, before the page loads
@@ -167,6 +211,12 @@ PAGES = (
          main=False),
     # Ügyfélkapu+: the choice between an authenticator app and a code by email.
     Page("second-factor", lambda s: "/account/second-factor", "#secret", who="citizen", main=False),
+    # Ügyfélkapu+ on: changing or turning it off, new recovery codes, removing a passkey (issue 12).
+    Page("second-factor-on", lambda s: "/account/second-factor", "#action-off", who="plus", main=False),
+    Page("recovery-codes", lambda s: "/account/second-factor/recovery-codes", "#current_password", who="plus",
+         main=False),
+    Page("passkey-remove", lambda s: f"/account/second-factor/passkeys/{s.passkey_id}/remove", "#confirm-remove-passkey",
+         who="plus", main=False),
     Page("office-sign-in", lambda s: "/office/sign-in", "#code", main=False),
     # The integration guide for agencies' developers: long code blocks and a table on a phone.
     Page("integration-guide", lambda s: "/docs/integration", "pre code", main=False),
