@@ -69,7 +69,7 @@ class NextForm(PageForm):
     settings page to come back to (``page``)."""
 
     next = HiddenField()
-    page = HiddenField(validators=[Optional(), AnyOf(("recovery",))])
+    page = HiddenField(validators=[Optional(), AnyOf(("recovery", "off"))])
 
 
 class EndSessionForm(PageForm):

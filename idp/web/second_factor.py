@@ -1,5 +1,6 @@
 """The citizen's Ügyfélkapu+ settings (``/account/second-factor``): choose the authenticator app or
-the emailed code, replace the authenticator, switch, renew recovery codes, turn it off.
+the emailed code, replace the authenticator, switch, renew recovery codes, turn it off (on a page
+of its own that warns first).
 
 The routes join the ``account`` blueprint, whose one guard lets only a signed-in
 citizen (``g.citizen``) reach them. A new authenticator is shown as a QR code
@@ -40,6 +41,8 @@ CHANGES = {
     "email": (service.choose_email, "second_factor_email_on"),
     "off": (service.remove, "second_factor_removed"),
 }
+#: The settings pages a button's form (a code by email) comes back to, by its ``page``.
+PAGES = {"recovery": "account.recovery_codes", "off": "account.second_factor_off"}
 
 
 def _qr_data_uri(uri: str) -> str:
@@ -106,23 +109,40 @@ def second_factor_change():
     """Replace the authenticator (or leave the emailed code for one), choose the emailed code, or
     turn Ügyfélkapu+ off: one form, the password and a current code."""
     form = SecondFactorChangeForm()
+    # Turning it off is asked on its own page (a warning first): a refusal goes back there.
+    back = here("account.second_factor_off" if form.action.data == "off" else "account.second_factor")
     if not form.validate():
         feedback.refuse("form_invalid")
-        return redirect(here("account.second_factor"), 303)
+        return redirect(back, 303)
     verb, done = CHANGES[form.action.data]
     try:
         result = verb(ctx(), g.citizen, form.current_password.data, (form.code.data or "").strip(), runtime().now(),
                       address=session.client_address())
     except AccountError as exc:
-        if (too_many := throttled.answer(exc, here("account.second_factor"))) is not None:
+        if (too_many := throttled.answer(exc, back)) is not None:
             return too_many
         feedback.refuse(exc)
-        return redirect(here("account.second_factor"), 303)
+        return redirect(back, 303)
     session.rotate_current()
     if form.action.data == "email":
         _keep_codes(result)  # recovery codes when Ügyfélkapu+ was off, none when it replaced the app
     feedback.done(done)
     return redirect(here("account.second_factor"), 303)
+
+
+@bp.get("/second-factor/off")
+def second_factor_off():
+    """Turning Ügyfélkapu+ off asks first (issue 12: a destructive action looks like a warning and
+    asks for confirmation): what goes with it, then the password and a current code; the form posts
+    the change form's ``off``."""
+    account = g.citizen
+    if not account.has_second_factor:
+        return redirect(here("account.second_factor"), 303)
+    return render_template(
+        "second_factor_off.html", account=account, resume=g.next,
+        change_form=SecondFactorChangeForm(next=g.next or "", action="off"),
+        send_form=NextForm(next=g.next or "", page="off"),
+    )
 
 
 @bp.post("/second-factor/cancel")
@@ -147,7 +167,7 @@ def second_factor_send_code():
             feedback.refuse(exc)
         else:
             feedback.done("email_code_sent") if sent else feedback.refuse("email_code_not_sent")
-    return redirect(here("account.recovery_codes" if form.page.data == "recovery" else "account.second_factor"), 303)
+    return redirect(here(PAGES.get(form.page.data, "account.second_factor")), 303)
 
 
 @bp.route("/second-factor/recovery-codes", methods=["GET", "POST"])

@@ -211,8 +211,9 @@ PAGES = (
          main=False),
     # Ügyfélkapu+: the choice between an authenticator app and a code by email.
     Page("second-factor", lambda s: "/account/second-factor", "#secret", who="citizen", main=False),
-    # Ügyfélkapu+ on: changing or turning it off, new recovery codes, removing a passkey (issue 12).
-    Page("second-factor-on", lambda s: "/account/second-factor", "#action-off", who="plus", main=False),
+    # Ügyfélkapu+ on: changing it, turning it off, new recovery codes, removing a passkey (issue 12).
+    Page("second-factor-on", lambda s: "/account/second-factor", "#turn-off", who="plus", main=False),
+    Page("second-factor-off", lambda s: "/account/second-factor/off", "#confirm-turn-off", who="plus", main=False),
     Page("recovery-codes", lambda s: "/account/second-factor/recovery-codes", "#current_password", who="plus",
          main=False),
     Page("passkey-remove", lambda s: f"/account/second-factor/passkeys/{s.passkey_id}/remove", "#confirm-remove-passkey",

@@ -49,6 +49,7 @@ ROUTES = {
     "/account/second-factor": ["GET", "POST"],
     "/account/second-factor/cancel": ["POST"],
     "/account/second-factor/change": ["POST"],
+    "/account/second-factor/off": ["GET"],
     "/account/second-factor/passkeys": ["POST"],
     "/account/second-factor/passkeys/<int:passkey_id>/remove": ["GET", "POST"],
     "/account/second-factor/passkeys/new": ["GET", "POST"],

@@ -216,12 +216,22 @@ def test_dates_are_one_text_field_whose_hint_matches_what_it_accepts(client, db)
     assert account.birth_date == data.birth_date
 
 
-def test_turning_off_ugyfelkapu_plus_says_what_goes_with_it(client, rt):
+def test_turning_off_ugyfelkapu_plus_asks_first_and_says_what_goes_with_it(client, rt):
+    from ..support.console import submit
+
     citizen = Citizen(client, rt, make_account(rt))
     citizen.with_second_factor()
     citizen.signed_in_quickly(amr=("pwd", "otp"))
     html = client.get("/account/second-factor", headers=EN).get_data(as_text=True)
-    off = re.search(r'<input id="action-off"[^>]*aria-describedby="([^"]+)"', html)
-    assert off, "the choice to turn it off is described by its warning"
-    warning = re.search(rf'<p id="{off.group(1)}" class="warning-text">([^<]+)</p>', html)
+    assert 'value="off"' not in html, "no turning off in one go with the other changes"
+    assert re.search(r'<a class="button" id="turn-off" href="/account/second-factor/off">', html)
+    page = client.get("/account/second-factor/off", headers=EN).get_data(as_text=True)
+    warning = re.search(r'<p class="warning-text" id="off-warning">([^<]+)</p>', page)
     assert warning and "passkeys and recovery codes are removed" in warning.group(1)
+    assert re.search(r'<button type="submit" class="warning" id="confirm-turn-off" aria-describedby="off-warning">', page)
+    assert '<input type="hidden" name="action" value="off">' in page
+    # A wrong password leads back to the warning, and Ügyfélkapu+ stays on.
+    refused = submit(client, "/account/second-factor/off", {"action": "off", "current_password": "wrong", "code": "000000"},
+                     action="/account/second-factor/change")
+    assert refused.headers["Location"] == "/account/second-factor/off"
+    assert client.get("/account/second-factor/off").status_code == 200, "still on: its off page is still there"
