@@ -441,12 +441,12 @@ def test_names_and_addresses_refuse_markup_control_characters_and_over_long_inpu
     page = browsers()
     page.goto(site.url("/register?lang=hu"))
     fill_person(page, {**CITIZEN, "given_name": "Béla<b>x</b>", "family_name": "K" * 300,
-                       "address_locality": "Szeged\x07", "email": "nevek.polgar@example.hu", "username": "nevek.polgar"})
+                       "address_locality": "Szeged\x07", "address_street": "Fő utca 1.\x01", "email": "nevek.polgar@example.hu", "username": "nevek.polgar"})
     assert len(page.locator("#family_name").input_value()) == 300, "the browser does not cut a long name"
     submit(page)
     bw.at(page, site.url("/register"))
     for name, problem in (("given_name", "name_characters"), ("family_name", "name_too_long"),
-                          ("address_locality", "place_characters")):
+                          ("address_locality", "place_characters"), ("address_street", "street_characters")):
         assert field_problem_text(site.app, problem) in page.locator(f"#{name}-error").inner_text(), name
         assert page.locator(f'.error-summary a[href="#{name}"]').count() == 1, name
     assert find_by_username(db.session, "nevek.polgar") is None
