@@ -51,7 +51,7 @@ def smtp():
 @pytest.fixture
 def live_settings(smtp):
     """The live provider (tests/conftest.py ``live``) mails through the SMTP server."""
-    return {"mail": {"backend": "smtp", "smtp_host": smtp.host, "smtp_port": smtp.port, "smtp_security": "none"}}
+    return {"mail": smtp.provider_mail()}
 
 
 @pytest.fixture
@@ -68,17 +68,6 @@ class Site:
     app: object
     account: object
     agencies: str  # the agency's own website
-
-    def words(self, lang: str, msgid: str, **values) -> str:
-        """A sentence of the pages in ``lang``, from the catalogue; the agency named as the page names it."""
-        from flask_babel import force_locale, gettext
-
-        from idp.web.i18n import agency_subject
-
-        with self.app.test_request_context(), force_locale(lang):
-            if "agency" in values:
-                values["agency"] = agency_subject(values["agency"])
-            return str(gettext(msgid, **values))
 
 
 @pytest.fixture
@@ -120,12 +109,13 @@ def with_offline_access(page, site, agency: RelyingParty, lang: str) -> dict:
     from playwright.sync_api import expect
 
     to_consent(page, site, agency, lang, prompt="consent")
-    sentence = site.words(lang, "%(agency)s may read my data while I am not signed in, until I withdraw it on "
-                                "my account page.", agency=AGENCY)
+    sentence = bw.words(site.app, lang, "%(agency)s may read my data while I am not signed in, until I withdraw "
+                                          "it on my account page.", agency=AGENCY)
     box = page.get_by_label(sentence)  # the sentence is the checkbox's own label
     expect(box).to_be_visible()
     expect(box).not_to_be_checked()  # never ticked for the citizen
-    expect(page.locator("#offline-access legend")).to_have_text(site.words(lang, "Also while you are not signed in?"))
+    legend = bw.words(site.app, lang, "Also while you are not signed in?")
+    expect(page.locator("#offline-access legend")).to_have_text(legend)
     box.check()
     return allow(page, agency)
 
@@ -191,15 +181,15 @@ def test_withdrawn_on_the_account_page_the_whole_token_family_stops_at_once(brow
     item = page.locator(f'#agency-list li[data-client="{agency.client.client_id}"]')
     expect(item).to_contain_text(AGENCY)
     expect(item.locator(".offline-held")).to_contain_text(
-        site.words(lang, "it may read your data while you are not signed in, until you withdraw it."))
+        bw.words(site.app, lang, "it may read your data while you are not signed in, until you withdraw it."))
     bw.step(page, f"account-offline-{lang}")
-    withdraw = item.get_by_role("button", name=site.words(lang, "End access while I am away"))
+    withdraw = item.get_by_role("button", name=bw.words(site.app, lang, "End access while I am away"))
     with page.expect_navigation():
         withdraw.click()
     bw.at(page, f"{site.base}/account")
     bw.step(page, f"account-offline-withdrawn-{lang}")
     expect(page.locator(".flash-success")).to_contain_text(
-        site.words(lang, "%(agency)s can no longer read your data while you are not signed in. It still receives "
+        bw.words(site.app, lang, "%(agency)s can no longer read your data while you are not signed in. It still receives "
                          "what you allowed when you sign in there.", agency=AGENCY))
     # What the citizen allowed at sign-in stays; only the access while away is gone.
     expect(item).to_have_count(1)
