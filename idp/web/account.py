@@ -63,7 +63,7 @@ EVENTS = {
     "second_factor_replaced": _l("Authenticator replaced"),
     "second_factor_method_changed": _l("Ügyfélkapu+ method changed"),
     "second_factor_removed": _l("Ügyfélkapu+ turned off"),
-    "recovery_codes_renewed": _l("New recovery codes issued"),
+    "recovery_codes_issued": _l("New recovery codes issued"),
     "recovery_code_used": _l("Recovery code used"),
     "data_changed": _l("Data changed at the office"),
     "account_reactivated": _l("Account reactivated at the office"),

@@ -3,11 +3,16 @@ and a JSON download, CSRF-safe and never cached, with second-factor methods by n
 
 from __future__ import annotations
 
+import base64
 import json
 
+from sqlalchemy import select
+
 from idp.accounts.models import Account
+from idp.accounts.passkey_records import Passkey
 from idp.extensions import db
 
+from ..support.authenticator import ORIGIN, Enrolled, SoftAuthenticator
 from ..support.flows import csrf_of
 
 EN = {"Accept-Language": "en"}
@@ -94,3 +99,31 @@ def test_the_download_parses_as_utf8_json_with_hungarian_letters(citizen):
     body = json.loads(download(citizen).get_data().decode("utf-8"))
     assert body["format"] == "ugyfelkapu-personal-data/1"
     assert body["account"]["family_name"] == citizen.account.family_name
+
+
+def test_passkeys_are_listed_by_their_name_never_by_their_key(citizen, db):
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    enrolled = Enrolled(citizen, citizen.rt)
+    key = SoftAuthenticator(ORIGIN)
+    enrolled.add(key, "Kék biztonsági kulcs")
+    stored = db.session.scalars(select(Passkey)).one()
+    html = citizen.http.get("/account/data", headers=EN).get_data(as_text=True)
+    assert "Passkeys and security keys" in html and "Kék biztonsági kulcs" in html
+    response = download(citizen)
+    [listed] = response.get_json()["second_factor"]["passkeys"]
+    assert listed["name"] == "Kék biztonsági kulcs" and listed["added_at"]
+    raw = response.get_data(as_text=True)
+    for value in (key.id, stored.credential_id, stored.user_handle, base64.b64encode(stored.public_key).decode()):
+        assert value not in raw and value not in html
+
+
+def test_renewed_recovery_codes_are_shown_in_words(citizen):
+    enrolled = Enrolled(citizen, citizen.rt)
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    page = citizen.http.get("/account/second-factor/recovery-codes").get_data(as_text=True)
+    response = citizen.http.post("/account/second-factor/recovery-codes", data={
+        "csrf_token": csrf_of(page), "current_password": citizen.password, "code": enrolled.code()})
+    assert response.status_code == 303
+    assert "recovery_codes_issued" in [e["event"] for e in download(citizen).get_json()["audit_events"]]
+    html = citizen.http.get("/account/data", headers=EN).get_data(as_text=True)
+    assert "New recovery codes issued" in html and "recovery_codes_issued" not in html
