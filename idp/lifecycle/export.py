@@ -1,7 +1,7 @@
 """The citizen's own data, to take with them (GDPR Articles 15 and 20; issue 12, "Take their data").
 
 A read model: one document holding what the provider keeps about the account (the personal data,
-how the identity was verified, the validity, the Ügyfélkapu+ methods by name, the sign-in
+how the identity was verified, the validity, the Ügyfélkapu+ methods and passkeys by name, the sign-in
 sessions, the agencies allowed and what each may receive, the access history, and the audit
 events about the account). The web tier renders it as a page and serves it as JSON; nothing here
 changes, commits or audits anything.
@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from idp.accounts import passkeys
 from idp.accounts.models import Account
 from idp.accounts.policy import ValidityPolicy
 from idp.accounts.records import RecoveryCode
@@ -124,7 +125,16 @@ def personal_data(
             "password_expires_at": _when(policy.password_expires_at(account.password_changed_at)),
             "must_change_password": bool(account.must_change_password),
         },
-        "second_factor": {"methods": methods, "recovery_codes_unused": int(unused_codes or 0)},
+        "second_factor": {
+            "methods": methods,
+            "recovery_codes_unused": int(unused_codes or 0),
+            # By the name the citizen gave each: never the credential or its public key.
+            "passkeys": [
+                {"name": p.name, "added_at": _when(p.created_at), "last_used_at": _when(p.last_used_at),
+                 "synced": bool(p.backup_eligible)}
+                for p in passkeys.of_account(session, account)
+            ],
+        },
         "sessions": [
             {
                 "signed_in_at": _when(s.signed_in_at), "last_seen_at": _when(s.last_seen_at),

@@ -58,7 +58,7 @@ def site(_schema, database_url, keys_dir, clock, smtp):
     port = free_port()
     settings = make_settings(
         database_url, keys_dir, issuer=f"http://127.0.0.1:{port}",
-        mail={"backend": "smtp", "smtp_host": smtp.host, "smtp_port": smtp.port, "smtp_security": "none"},
+        mail=smtp.provider_mail(),
     )
     app = create_app(settings, clock=clock)
     agency_base = {key: f"http://127.0.0.1:{free_port()}" for key, _n, _c in AGENCIES}

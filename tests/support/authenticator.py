@@ -2,19 +2,27 @@
 provider's options as ``navigator.credentials.create``/``get`` would (a "none" attestation, an
 ES256 key), and can be told to lie (another site, no user verification, an old counter) so the
 tests see the provider refuse. The provider itself never uses this: it verifies with py_webauthn.
+``Enrolled`` adds one through the real forms.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
+import re
 import secrets
 import struct
 
 import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from idp.security import totp
+
+from .factories import PASSWORD
+from .flows import csrf_of
 
 UP, UV, BE, BS, AT = 0x01, 0x04, 0x08, 0x10, 0x40
 
@@ -91,3 +99,39 @@ class SoftAuthenticator:
             "response": {"clientDataJSON": b64u(client_data), "authenticatorData": b64u(auth_data),
                          "signature": b64u(signature), "userHandle": self.user_handle},
         })
+
+
+#: The test provider's origin (tests/conftest.py: the issuer http://localhost).
+ORIGIN = "http://localhost"
+OPTIONS = re.compile(r'data-options="([^"]*)"')
+
+
+def options_of(page: str) -> str:
+    match = OPTIONS.search(page)
+    assert match, "the page offers no passkey ceremony"
+    return html.unescape(match.group(1))
+
+
+class Enrolled:
+    """A citizen with Ügyfélkapu+ (an authenticator app) who adds passkeys through the real forms
+    (the Flask test client), a ``SoftAuthenticator`` answering the ceremony."""
+
+    def __init__(self, citizen, rt):
+        self.citizen, self.rt = citizen, rt
+        self.secret, self.recovery_codes = citizen.with_second_factor()
+
+    def code(self) -> str:
+        self.rt.clock.advance(seconds=30)
+        return totp.code_at(self.secret, self.rt.now())
+
+    def add(self, key: SoftAuthenticator, name: str = "Laptop", **lie):
+        http = self.citizen.http
+        page = http.get("/account/second-factor").get_data(as_text=True)
+        started = http.post("/account/second-factor/passkeys", data={
+            "csrf_token": csrf_of(page), "name": name, "current_password": PASSWORD, "code": self.code()})
+        assert started.status_code == 303
+        if not started.headers["Location"].startswith("/account/second-factor/passkeys/new"):
+            return started
+        page = http.get(started.headers["Location"]).get_data(as_text=True)
+        return http.post("/account/second-factor/passkeys/new", data={
+            "csrf_token": csrf_of(page), "credential": key.create(options_of(page), **lie)})

@@ -123,3 +123,16 @@ def fresh_page(browser, request, **context_options):
             for path in screenshot_all(context, request.node.name):
                 print(f"screenshot: {path}")
         context.close()
+
+
+def words(app, lang: str, msgid: str, **values) -> str:
+    """What a page of ``app`` says for ``msgid`` in ``lang``, from the catalogue (an agency named as
+    a sentence's subject, as the pages do), so a test follows a rewording but not a lost translation."""
+    from flask_babel import force_locale, gettext
+
+    from idp.web.i18n import agency_subject
+
+    with app.test_request_context(), force_locale(lang):
+        if "agency" in values:
+            values["agency"] = agency_subject(values["agency"])
+        return str(gettext(msgid, **values))

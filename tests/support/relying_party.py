@@ -62,9 +62,22 @@ class RelyingParty:
 
     def id_token(self, callback_url: str) -> dict:
         """Exchange the code of the callback and return the ID token's claims, its signature checked."""
+        return self.verified(self.exchange(callback_url)["id_token"])
+
+    def exchange(self, callback_url: str) -> dict:
+        """Exchange the code of the callback: the whole token response (its ID token checked)."""
         token = self.session.fetch_token(self.meta["token_endpoint"], authorization_response=callback_url,
                                          code_verifier=self.verifier)
-        return self.verified(token["id_token"])
+        self.verified(token["id_token"])
+        return dict(token)
+
+    def refresh(self, refresh_token: str) -> dict:
+        """The refresh grant, by Authlib; a refusal raises Authlib's ``OAuthError`` (its ``error``)."""
+        return dict(self.session.refresh_token(self.meta["token_endpoint"], refresh_token=refresh_token))
+
+    def userinfo(self, access_token: str) -> requests.Response:
+        return requests.get(self.meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"},
+                            timeout=5)
 
     def verified(self, id_token: str) -> dict:
         key = self.jwks.get_signing_key_from_jwt(id_token)

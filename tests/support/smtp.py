@@ -220,6 +220,11 @@ class SmtpServer:
                     raise TimeoutError(f"no mail{' to ' + to if to else ''} within {timeout} s")
                 self.handler.arrived.wait(left)
 
+    def provider_mail(self) -> dict:
+        """The provider's ``[mail]`` settings that send through this server (plain SMTP)."""
+        assert self.security == "none", "a TLS server needs its CA file in the settings too"
+        return {"backend": "smtp", "smtp_host": self.host, "smtp_port": self.port, "smtp_security": "none"}
+
     def __enter__(self) -> SmtpServer:
         self.controller.start()
         return self

@@ -3,11 +3,20 @@ and a JSON download, CSRF-safe and never cached, with second-factor methods by n
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
+import pytest
+from sqlalchemy import select
+
+from idp import audit
 from idp.accounts.models import Account
+from idp.accounts.passkey_records import Passkey
 from idp.extensions import db
+from idp.lifecycle.context import citizen_actor
 
+from ..support.authenticator import ORIGIN, Enrolled, SoftAuthenticator
 from ..support.flows import csrf_of
 
 EN = {"Accept-Language": "en"}
@@ -94,3 +103,54 @@ def test_the_download_parses_as_utf8_json_with_hungarian_letters(citizen):
     body = json.loads(download(citizen).get_data().decode("utf-8"))
     assert body["format"] == "ugyfelkapu-personal-data/1"
     assert body["account"]["family_name"] == citizen.account.family_name
+
+
+def test_passkeys_are_listed_by_their_name_never_by_their_key(citizen, db):
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    enrolled = Enrolled(citizen, citizen.rt)
+    key = SoftAuthenticator(ORIGIN)
+    enrolled.add(key, "Kék biztonsági kulcs")
+    stored = db.session.scalars(select(Passkey)).one()
+    html = citizen.http.get("/account/data", headers=EN).get_data(as_text=True)
+    assert "Passkeys and security keys" in html and "Kék biztonsági kulcs" in html
+    response = download(citizen)
+    [listed] = response.get_json()["second_factor"]["passkeys"]
+    assert listed["name"] == "Kék biztonsági kulcs" and listed["added_at"]
+    raw = response.get_data(as_text=True)
+    for value in (key.id, stored.credential_id, stored.user_handle, base64.b64encode(stored.public_key).decode()):
+        assert value not in raw and value not in html
+
+
+def test_renewed_recovery_codes_are_shown_in_words(citizen):
+    enrolled = Enrolled(citizen, citizen.rt)
+    citizen.signed_in_quickly(amr=("pwd", "otp"))
+    page = citizen.http.get("/account/second-factor/recovery-codes").get_data(as_text=True)
+    response = citizen.http.post("/account/second-factor/recovery-codes", data={
+        "csrf_token": csrf_of(page), "current_password": citizen.password, "code": enrolled.code()})
+    assert response.status_code == 303
+    assert "recovery_codes_issued" in [e["event"] for e in download(citizen).get_json()["audit_events"]]
+    html = citizen.http.get("/account/data", headers=EN).get_data(as_text=True)
+    assert "New recovery codes issued" in html and "recovery_codes_issued" not in html
+
+
+#: Every event the lifecycle records about an account (idp/lifecycle: audit.record with the account).
+ACCOUNT_EVENTS = (
+    "registration_started", "identity_verified", "statement_recorded", "activation_code_issued", "activated",
+    "registration_completed", "password_changed", "validity_extended", "reminder_sent", "consent_withdrawn",
+    "offline_access_withdrawn", "second_factor_enrolled", "second_factor_replaced", "second_factor_method_changed",
+    "second_factor_removed", "authenticator_replacement_started", "recovery_codes_issued", "recovery_code_used",
+    "passkey_added", "passkey_removed", "recovery_requested", "recovery_factor_passed", "password_recovered",
+    "data_changed", "account_reactivated", "account_deleted", "account_expired", "registration_lapsed",
+)
+
+
+@pytest.mark.parametrize("lang", ("hu", "en"))
+def test_every_event_of_the_account_is_shown_in_words_never_by_its_code(citizen, rt, lang):
+    citizen.signed_in_quickly()
+    for event in ACCOUNT_EVENTS:
+        audit.record(db.session, rt.now(), event, citizen_actor(citizen.account), citizen.account.id)
+    db.session.commit()
+    html = citizen.http.get(f"/account/data?lang={lang}").get_data(as_text=True)
+    shown = [s.strip() for s in re.findall(r"<strong>([^<]*)</strong>", html.split('id="data-event-list"')[1])]
+    assert len(shown) == len(ACCOUNT_EVENTS)
+    assert [s for s in shown if s in ACCOUNT_EVENTS] == []

@@ -4,8 +4,6 @@ refused, removal with the password and a code, and the passwordless sign-in behi
 
 from __future__ import annotations
 
-import html
-import re
 
 import pytest
 from sqlalchemy import select
@@ -14,44 +12,11 @@ from idp.accounts import assurance
 from idp.accounts.passkey_records import Passkey
 from idp.app import create_app
 from idp.extensions import db as _db
-from idp.security import totp
 
 from ..conftest import make_settings
-from ..support.authenticator import SoftAuthenticator
+from ..support.authenticator import ORIGIN, Enrolled, SoftAuthenticator, options_of
 from ..support.factories import PASSWORD, make_account
 from ..support.flows import Citizen, csrf_of, is_signed_in, sessions_of
-
-ORIGIN = "http://localhost"
-OPTIONS = re.compile(r'data-options="([^"]*)"')
-
-
-def options_of(page: str) -> str:
-    match = OPTIONS.search(page)
-    assert match, "the page offers no passkey ceremony"
-    return html.unescape(match.group(1))
-
-
-class Enrolled:
-    def __init__(self, citizen, rt):
-        self.citizen, self.rt = citizen, rt
-        self.secret, self.recovery_codes = citizen.with_second_factor()
-
-    def code(self) -> str:
-        self.rt.clock.advance(seconds=30)
-        return totp.code_at(self.secret, self.rt.now())
-
-    def add(self, key: SoftAuthenticator, name: str = "Laptop", **lie):
-        http = self.citizen.http
-        page = http.get("/account/second-factor").get_data(as_text=True)
-        started = http.post("/account/second-factor/passkeys", data={
-            "csrf_token": csrf_of(page), "name": name, "current_password": PASSWORD, "code": self.code()})
-        assert started.status_code == 303
-        if not started.headers["Location"].startswith("/account/second-factor/passkeys/new"):
-            return started
-        page = http.get(started.headers["Location"]).get_data(as_text=True)
-        return http.post("/account/second-factor/passkeys/new", data={
-            "csrf_token": csrf_of(page), "credential": key.create(options_of(page), **lie)})
-
 
 @pytest.fixture
 def enrolled(citizen, rt):
