@@ -24,16 +24,16 @@ PAGE = """<!doctype html>
 header{border-bottom:4px solid {{ color }};margin-bottom:1rem}a.button,button{background:{{ color }};color:#fff;
 padding:.6rem 1rem;border-radius:.3rem;text-decoration:none;border:0;font:inherit}pre{background:#f3f3f3;padding:1rem;
 overflow:auto}</style></head><body>
-<header><h1>{{ title }}</h1><p>Demo ügynökség / demo agency (relying party)</p></header>
+<header><h1>{{ title }}</h1><p>Demo hivatal / demo agency (relying party)</p></header>
 <main>
 {% if claims %}
-  <p>Bejelentkezve mint / signed in as: <strong id="who">{{ claims.get('name') or claims.get('sub') }}</strong></p>
+  <p>Bejelentkezve / signed in as: <strong id="who">{{ claims.get('name') or claims.get('sub') }}</strong></p>
   <h2>ID token (validated by the client library)</h2><pre id="id-token-claims">{{ id_token_json }}</pre>
   <h2>Userinfo</h2><pre id="userinfo">{{ userinfo_json }}</pre>
   <p><a class="button" id="logout" href="{{ url_for('logout') }}">Kijelentkezés / Sign out</a></p>
 {% else %}
   {% if ended %}<p id="ended">Az Ügyfélkapu jelezte, hogy kijelentkezett. / Ügyfélkapu told us you signed out.</p>{% endif %}
-  <p><a class="button" id="login" href="{{ url_for('login') }}">Belépés Ügyfélkapuval / Sign in with Ügyfélkapu</a></p>
+  <p><a class="button" id="login" href="{{ url_for('login') }}">Bejelentkezés Ügyfélkapuval / Sign in with Ügyfélkapu</a></p>
 {% endif %}
 </main></body></html>"""
 

@@ -181,7 +181,7 @@ def withdraw():
     except AccountError as exc:
         feedback.refuse(exc)
         return redirect(url_for("account.show"), 303)
-    feedback.done("consent_withdrawn", agency=agency)
+    feedback.done("consent_withdrawn", agency=agency_subject(agency))
     return redirect(url_for("account.show"), 303)
 
 

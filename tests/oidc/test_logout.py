@@ -115,6 +115,13 @@ def test_without_id_token_hint_the_citizen_is_asked(method, signed_in, client, a
     assert len(live_sessions(db)) == 1
 
 
+def test_the_hungarian_question_names_the_agency_with_its_article(signed_in, client, agency, db):
+    agency.client.agency = "Országos Nyugdíjbiztosítási Főigazgatóság"
+    db.session.commit()
+    html = end_session(client, client_id=agency.client.client_id).get_data(as_text=True)
+    assert "Az Országos Nyugdíjbiztosítási Főigazgatóság kéri, hogy kijelentkeztessük" in html
+
+
 def test_hint_from_another_session_asks_the_citizen(signed_in, client, citizen, agency):
     citizen.sign_in()  # a new session: the earlier ID token's sid no longer matches
     response = end_session(client, id_token_hint=signed_in["id_token"], post_logout_redirect_uri=AFTER)

@@ -235,7 +235,7 @@ def test_failed_sign_in_is_explained_in_hungarian(client, rt):
     response = citizen.sign_in(password="wrong-password-0000")
     page = client.get(response.headers["Location"])
     html = page.get_data(as_text=True)
-    assert "A felhasználónév vagy a jelszó nem megfelelő." in html
+    assert "A felhasználónév vagy a jelszó nem helyes." in html
 
 
 def test_failed_sign_in_is_explained_in_english_after_switching(client, rt):

@@ -389,4 +389,4 @@ def test_the_validity_reminder_speaks_of_the_password_under_the_2009_rule(templa
     context = {**CONTEXTS["validity_reminder"], "kind": "password", "grace_days": 60}
     hu = templates.render("validity_reminder", "hu", **context)
     assert hu.subject == "Ügyfélkapu – hamarosan lejár a jelszava" and "60 napon belül" in hu.text
-    assert "okmányirodát" in hu.text and "60 days" in templates.render("validity_reminder", "en", **context).text
+    assert "kormányablakot" in hu.text and "60 days" in templates.render("validity_reminder", "en", **context).text
