@@ -399,7 +399,9 @@ def test_turning_off_ugyfelkapu_plus_asks_first_as_a_warning(browsers, site):
         page.click("#turn-off")
     bw.at(page, site.url("/account/second-factor/off"))
     warning = page.locator("#off-warning")
-    assert warning.is_visible() and "törlődnek" in warning.inner_text()  # the passkeys and recovery codes go
+    said = bw.words(site.app, "hu", "Warning: without Ügyfélkapu+ your password alone signs you in, agencies that "
+                    "require a second factor will refuse you, and your passkeys and recovery codes are removed.")
+    assert warning.is_visible() and said in warning.inner_text()  # the passkeys and recovery codes go
     looks_like_a_warning(page, "#confirm-turn-off")
     db.session.expire_all()
     assert db.session.get(type(account), account.id).has_second_factor, "nothing happens before confirming"
