@@ -20,6 +20,11 @@ behaviour on the benchmark's paths, not reviewed replacements:
                     parameters (idp/clients/service.py ``find``, idp/authorizations/tokens.py
                     ``find_code`` and ``claim_code``): the same SQL, without building each
                     statement and its cache key on every call.
+* ``code_claim_after_checks`` the exchange as it was before the one-statement claim
+                    (idp/authorizations/tokens.py ``claim_exchange`` made to claim nothing):
+                    the code read with its holder by a SELECT, then claimed by an UPDATE
+                    after Authlib's checks. Not a proposal: the "before" of a change made,
+                    to measure it paired (a positive change is what the claim saves).
 * ``no_release``    no access-history write at all. Not a proposal (the history is a
                     product rule): the upper bound of what any cheaper form can save.
 
@@ -35,9 +40,10 @@ import os
 import threading
 import time
 
-KNOWN = {"no_pre_ping", "client_cache", "release_prebuilt", "prebuilt_statements", "no_release"}
-#: measured alone only: not part of ``all`` (it removes behaviour)
-BOUNDS = {"no_release"}
+KNOWN = {"no_pre_ping", "client_cache", "release_prebuilt", "prebuilt_statements", "no_release",
+         "code_claim_after_checks"}
+#: measured alone only: not part of ``all`` (it removes behaviour, or puts back what a change removed)
+BOUNDS = {"no_release", "code_claim_after_checks"}
 
 
 def enabled() -> set[str]:
@@ -57,6 +63,7 @@ AFFECTS = {
     "release_prebuilt": ("token", "userinfo"),
     "prebuilt_statements": ("authorize", "token"),
     "no_release": ("token", "userinfo"),
+    "code_claim_after_checks": ("token",),
 }
 
 
@@ -186,6 +193,11 @@ def apply(names: set[str]):
         patch(service, "find", find)
         patch(tokens, "find_code", find_code)
         patch(tokens, "claim_code", claim_code)
+
+    if "code_claim_after_checks" in names:
+        from idp.authorizations import tokens
+
+        patch(tokens, "claim_exchange", lambda *args, **kwargs: None)
 
     if "no_release" in names:
         from idp.authorizations import releases

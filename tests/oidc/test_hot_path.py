@@ -32,3 +32,28 @@ def test_a_nonce_used_in_a_code_is_refused_in_the_next_request(citizen, agency):
     response = agency.visit(nonce="the-same-nonce")
     query = parse_qs(urlsplit(response.headers["Location"]).query)
     assert "code" not in query and query.get("error") == ["invalid_request"]
+
+
+def test_a_good_exchange_claims_the_code_before_reading_it(citizen, agency, db):
+    """The claim carries the exchange's checks, so it comes first: on PostgreSQL it is the only
+    statement on the code (it loads the code, account and consent as it claims), on SQLite an
+    UPDATE followed by the SELECT that loads them."""
+    citizen.signed_in_quickly()
+    agency.get_code()  # consent recorded, the client snapshot warm
+    code = agency.get_code()
+    seen: list[str] = []
+
+    def keep(conn, cursor, statement, *args):
+        if "authorization_code" in statement:
+            seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        response = agency.exchange(code)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert response.status_code == 200
+    if db.engine.dialect.name == "postgresql":
+        assert len(seen) == 1 and seen[0].startswith("WITH claimed AS (UPDATE authorization_code"), seen
+    else:
+        assert [s.split()[0] for s in seen] == ["UPDATE", "SELECT"], seen
