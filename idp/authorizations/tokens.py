@@ -214,29 +214,32 @@ def revoke_code_family(session: Session, code: AuthorizationCode, now: datetime)
     revoke_family(session, current, now)
 
 
-def find_access_grant(session: Session, access_token: str):
+#: A token with its client, its account and the account's current consent to the client: what
+#: userinfo and introspection judge and answer from, in one statement built once.
+_GRANT = (
+    select(Token, Client, Account, Consent.scopes)
+    .join(Client, Client.id == Token.client_pk)
+    .join(Account, Account.id == Token.account_id)
+    .outerjoin(*_consent_of(Token.account_id, Token.client_pk))
+)
+_ACCESS_GRANT = _GRANT.where(Token.access_digest == bindparam("value_digest"))
+_ANY_GRANT = _GRANT.where(
+    or_(Token.access_digest == bindparam("value_digest"), Token.refresh_digest == bindparam("value_digest"))
+)
+
+
+def find_access_grant(session: Session, access_token: str) -> tuple[Token, Client, Account, str | None] | None:
     """The token with its client, account and the current consent in one statement (the userinfo
     hot path), or None."""
-    row = session.execute(
-        select(Token, Client, Account, Consent.scopes)
-        .join(Client, Client.id == Token.client_pk)
-        .join(Account, Account.id == Token.account_id)
-        .outerjoin(*_consent_of(Token.account_id, Token.client_pk))
-        .where(Token.access_digest == digest(access_token))
-    ).first()
+    row = session.execute(_ACCESS_GRANT, {"value_digest": digest(access_token)}).first()
     return tuple(row) if row is not None else None
 
 
-def holder_of(session: Session, token: Token) -> tuple[Client, Account, str | None]:
-    """The client and account of ``token`` and the current consent, in one statement (introspection)."""
-    row = session.execute(
-        select(Client, Account, Consent.scopes)
-        .select_from(Client)
-        .join(Account, Account.id == token.account_id)
-        .outerjoin(*_consent_of(Account.id, Client.id))
-        .where(Client.id == token.client_pk)
-    ).one()
-    return tuple(row)
+def find_grant(session: Session, value: str) -> tuple[Token, Client, Account, str | None] | None:
+    """The token whose access or refresh value ``value`` is, with its client, account and the
+    current consent, in one statement (introspection), or None."""
+    row = session.execute(_ANY_GRANT, {"value_digest": digest(value)}).first()
+    return tuple(row) if row is not None else None
 
 
 def find_by_access(session: Session, access_token: str) -> Token | None:
