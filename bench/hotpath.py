@@ -80,6 +80,13 @@ class Agency:
             if r.status_code != 200:
                 raise RuntimeError(f"userinfo: {r.status_code} {r.get_data(as_text=True)[:300]}")
 
+    def introspect(self, access_tokens) -> None:
+        for value in access_tokens:
+            r = self.http.post("/introspect", headers=self.basic,
+                               data={"token": value, "token_type_hint": "access_token"})
+            if r.status_code != 200 or r.get_json().get("active") is not True:
+                raise RuntimeError(f"introspect: {r.status_code} {r.get_data(as_text=True)[:300]}")
+
 
 def block(agency: Agency, endpoint: str, n: int) -> tuple[float, float, float]:
     """(CPU ms, wall ms, statements) per request of ``endpoint`` (per flow for ``flow``); its inputs are made untimed."""
@@ -91,6 +98,9 @@ def block(agency: Agency, endpoint: str, n: int) -> tuple[float, float, float]:
     elif endpoint == "userinfo":
         work = agency.token(agency.authorize(n))
         run = lambda: agency.userinfo(work)  # noqa: E731
+    elif endpoint == "introspect":
+        work = agency.token(agency.authorize(n))
+        run = lambda: agency.introspect(work)  # noqa: E731
     else:
         run = lambda: agency.authorize(n)  # noqa: E731
     _count.update(on=True, n=0)

@@ -12,9 +12,16 @@ deadlocked), and a revocation that follows a rotation sees the token the
 rotation issued (a statement's snapshot is taken after the lock is granted).
 
 The code exchange's statements are built once per process with bind parameters
-(``_CODE_WITH_HOLDER``, ``_CLAIM_CODE``, ``_INSERT_TOKEN``): building a
-statement and its cache key on every call cost more than PostgreSQL spends
-running it (bench/README.md, "Race"). The SQL is the same as before.
+(``_CLAIM_WITH_HOLDER``, ``_CODE_WITH_HOLDER``, ``_CLAIM_CODE``, ``_INSERT_TOKEN``):
+building a statement and its cache key on every call cost more than PostgreSQL
+spends running it (bench/README.md, "Race").
+
+On PostgreSQL a code is claimed and loaded with its holder in one statement
+(``claim_exchange``): the ``UPDATE`` carries every condition of a good exchange
+(client, unused, unexpired, the same ``redirect_uri``, the PKCE S256 challenge
+of the verifier), so a request that would fail a check claims nothing and the
+code stays as it was. Only when nothing is claimed does the exchange read the
+code again (``find_code``) to tell reuse, which revokes, from a failed check.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, event, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from idp.accounts.models import Account
 from idp.clients.models import Client
@@ -115,6 +122,55 @@ _CLAIM_CODE = (
 )
 
 
+_code_table = AuthorizationCode.__table__
+_CLAIM_EXCHANGE = (
+    update(_code_table)
+    .where(
+        _code_table.c.code_digest == bindparam("b_code_digest"),
+        _code_table.c.client_pk == bindparam("b_client_pk"),
+        _code_table.c.consumed_at.is_(None),
+        _code_table.c.expires_at > bindparam("now"),
+        _code_table.c.redirect_uri == bindparam("b_redirect_uri"),
+        _code_table.c.code_challenge_method == "S256",
+        _code_table.c.code_challenge == bindparam("b_code_challenge"),
+    )
+    .values(consumed_at=bindparam("claimed_at"), family_id=bindparam("new_family_id"))
+)
+_CLAIMED = _CLAIM_EXCHANGE.returning(*_code_table.c).cte("claimed")
+_claimed_code = aliased(AuthorizationCode, _CLAIMED)
+_CLAIM_WITH_HOLDER = (
+    select(_claimed_code, Account, Consent.scopes)
+    .join(Account, Account.id == _claimed_code.account_id)
+    .outerjoin(*_consent_of(_claimed_code.account_id, _claimed_code.client_pk))
+)
+
+
+def claim_exchange(
+    session: Session, code: str, client_pk: int, *, redirect_uri: str, code_challenge: str, now: datetime
+) -> tuple[AuthorizationCode, Account, str | None, str] | None:
+    """Claim the code for an exchange that passes every check, and load it with its citizen's
+    account and current consent: one statement on PostgreSQL (a data-modifying CTE). Returns the
+    code, account, consent and the new token family id, or None when nothing was claimed: the code
+    is unknown, another client's, used, expired, or the ``redirect_uri`` or the S256 challenge of
+    the verifier differs. Then the code is left exactly as it was, and the caller reads it with
+    ``find_code`` to answer (and to revoke on reuse).
+
+    SQLite has no data-modifying CTE: it claims with one ``UPDATE`` and loads with ``find_code``
+    (two statements, the same outcome)."""
+    family_id = new_secret(24)
+    params = {
+        "b_code_digest": digest(code), "b_client_pk": client_pk, "now": now, "b_redirect_uri": redirect_uri,
+        "b_code_challenge": code_challenge, "claimed_at": now, "new_family_id": family_id,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(_CLAIM_WITH_HOLDER, params).first()
+        return (*row, family_id) if row is not None else None
+    if session.execute(_CLAIM_EXCHANGE, params).rowcount != 1:
+        return None
+    found = find_code(session, code, client_pk)
+    return (*found, family_id) if found is not None else None
+
+
 def find_code(session: Session, code: str, client_pk: int) -> tuple[AuthorizationCode, Account, str | None] | None:
     """The code issued to this client, with its citizen's account and current consent, in one statement."""
     row = session.execute(_CODE_WITH_HOLDER, {"code_digest": digest(code), "client_pk": client_pk}).first()
@@ -158,29 +214,32 @@ def revoke_code_family(session: Session, code: AuthorizationCode, now: datetime)
     revoke_family(session, current, now)
 
 
-def find_access_grant(session: Session, access_token: str):
+#: A token with its client, its account and the account's current consent to the client: what
+#: userinfo and introspection judge and answer from, in one statement built once.
+_GRANT = (
+    select(Token, Client, Account, Consent.scopes)
+    .join(Client, Client.id == Token.client_pk)
+    .join(Account, Account.id == Token.account_id)
+    .outerjoin(*_consent_of(Token.account_id, Token.client_pk))
+)
+_ACCESS_GRANT = _GRANT.where(Token.access_digest == bindparam("value_digest"))
+_ANY_GRANT = _GRANT.where(
+    or_(Token.access_digest == bindparam("value_digest"), Token.refresh_digest == bindparam("value_digest"))
+)
+
+
+def find_access_grant(session: Session, access_token: str) -> tuple[Token, Client, Account, str | None] | None:
     """The token with its client, account and the current consent in one statement (the userinfo
     hot path), or None."""
-    row = session.execute(
-        select(Token, Client, Account, Consent.scopes)
-        .join(Client, Client.id == Token.client_pk)
-        .join(Account, Account.id == Token.account_id)
-        .outerjoin(*_consent_of(Token.account_id, Token.client_pk))
-        .where(Token.access_digest == digest(access_token))
-    ).first()
+    row = session.execute(_ACCESS_GRANT, {"value_digest": digest(access_token)}).first()
     return tuple(row) if row is not None else None
 
 
-def holder_of(session: Session, token: Token) -> tuple[Client, Account, str | None]:
-    """The client and account of ``token`` and the current consent, in one statement (introspection)."""
-    row = session.execute(
-        select(Client, Account, Consent.scopes)
-        .select_from(Client)
-        .join(Account, Account.id == token.account_id)
-        .outerjoin(*_consent_of(Account.id, Client.id))
-        .where(Client.id == token.client_pk)
-    ).one()
-    return tuple(row)
+def find_grant(session: Session, value: str) -> tuple[Token, Client, Account, str | None] | None:
+    """The token whose access or refresh value ``value`` is, with its client, account and the
+    current consent, in one statement (introspection), or None."""
+    row = session.execute(_ANY_GRANT, {"value_digest": digest(value)}).first()
+    return tuple(row) if row is not None else None
 
 
 def find_by_access(session: Session, access_token: str) -> Token | None:

@@ -164,10 +164,14 @@ class UserInfo(UserInfoEndpoint):
 
 @dataclass
 class PresentedToken:
-    """A token row and which of its two values the client presented: each is judged on its own."""
+    """A token row and which of its two values the client presented (each is judged on its own),
+    with its holder: the client, the account and its current consent, loaded with the token."""
 
     row: Token
     kind: str  # "access_token" or "refresh_token"
+    client: Client
+    account: Account
+    consented: str | None
 
 
 class Introspection(IntrospectionEndpoint):
@@ -176,10 +180,11 @@ class Introspection(IntrospectionEndpoint):
     def query_token(self, token_string, token_type_hint):
         if not token_string or len(token_string) > 512:
             return None
-        row = tokens.find_any(db.session, token_string, token_type_hint)
-        if row is None:
+        found = tokens.find_grant(db.session, token_string)
+        if found is None:
             return None
-        return PresentedToken(row, tokens.kind_of(row, token_string))
+        row, client, account, consented = found
+        return PresentedToken(row, tokens.kind_of(row, token_string), client, account, consented)
 
     def check_permission(self, token, client, request):
         # A client may introspect only the tokens issued to it.
@@ -199,7 +204,7 @@ class Introspection(IntrospectionEndpoint):
             active = tokens.access_is_active(token, now)
         if not active:
             return {"active": False}
-        client, account, consented = tokens.holder_of(db.session, token)
+        client, account, consented = presented.client, presented.account, presented.consented
         if refusals.refusal(Checkpoint.INTROSPECTION, account, now, rt.policy) is not None:
             return {"active": False}
         expires = token.refresh_expires_at if kind == "refresh_token" else token.access_expires_at

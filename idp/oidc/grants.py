@@ -15,6 +15,7 @@ from authlib.common.encoding import to_bytes, to_unicode, urlsafe_b64encode
 from authlib.oauth2.rfc6749 import OAuth2Error, grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
@@ -33,9 +34,12 @@ RESPONSE_MODES = ("query", "form_post")
 PROMPTS = {"none", "login", "consent"}
 
 
+def _s256(verifier: str) -> str:
+    return to_unicode(urlsafe_b64encode(hashlib.sha256(to_bytes(verifier, "ascii")).digest()))
+
+
 def _s256_matches(verifier: str, challenge: str) -> bool:
-    computed = to_unicode(urlsafe_b64encode(hashlib.sha256(to_bytes(verifier, "ascii")).digest()))
-    return hmac.compare_digest(computed.encode("ascii"), challenge.encode("ascii"))
+    return hmac.compare_digest(_s256(verifier).encode("ascii"), challenge.encode("ascii"))
 
 
 class S256Only(CodeChallenge):
@@ -113,7 +117,21 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidRequestError("max_age must be a non-negative integer.")
 
     def query_authorization_code(self, code, client):
+        """Claim the code at once when the request passes every check Authlib makes after this
+        (``redirect_uri``, the S256 verifier): one statement that claims and loads. A request that
+        would fail one claims nothing; the code is then read as it is, to refuse reuse (revoking what
+        the first use issued) or to let Authlib's checks answer, the code untouched."""
         now = _runtime(self).now()
+        self.request.family_id = None
+        redirect_uri = self.request.payload.redirect_uri
+        verifier = self.request.form.get("code_verifier")
+        if redirect_uri and verifier and CODE_VERIFIER_PATTERN.match(verifier):
+            claimed = tokens.claim_exchange(
+                db.session, code, client.id, redirect_uri=redirect_uri, code_challenge=_s256(verifier), now=now
+            )
+            if claimed is not None:
+                row, self.request.code_account, self.request.consented, self.request.family_id = claimed
+                return row
         found = tokens.find_code(db.session, code, client.id)
         if found is None:
             return None
@@ -128,12 +146,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def authenticate_user(self, authorization_code):
         rt = _runtime(self)
         now = rt.now()
-        family_id = tokens.claim_code(db.session, authorization_code, now)
-        if family_id is None:
-            # Lost a race with another exchange of the same code: that is a second use.
-            tokens.revoke_code_family(db.session, authorization_code, now)
-            raise InvalidGrantError("The authorization code was already used.")
-        self.request.family_id = family_id
+        if self.request.family_id is None:
+            # Not claimed with the lookup (see query_authorization_code): claim it now.
+            family_id = tokens.claim_code(db.session, authorization_code, now)
+            if family_id is None:
+                # Lost a race with another exchange of the same code: that is a second use.
+                tokens.revoke_code_family(db.session, authorization_code, now)
+                raise InvalidGrantError("The authorization code was already used.")
+            self.request.family_id = family_id
         account = self.request.code_account  # loaded with the code, one statement fewer
         _gate(Checkpoint.TOKEN, account, now, rt.policy)
         return claim_rules.Subject(account, self.request.client, self.request.consented)

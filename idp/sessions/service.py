@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.gate import Authentication
@@ -65,16 +65,30 @@ def is_current(sso: SsoSession, now: datetime, timeouts: Timeouts) -> bool:
     )
 
 
-def find(session: Session, secret: str | None, now: datetime, timeouts: Timeouts) -> SsoSession | None:
-    """The live session for a cookie secret, touched; None when absent, ended or timed out."""
+#: The session and its citizen's account in one statement, built once (the single sign-on path).
+_WITH_ACCOUNT = (
+    select(SsoSession, Account)
+    .join(Account, Account.id == SsoSession.account_id)
+    .where(SsoSession.secret_digest == bindparam("secret_digest"))
+)
+
+
+def find(
+    session: Session, secret: str | None, now: datetime, timeouts: Timeouts
+) -> tuple[SsoSession, Account] | None:
+    """The live session for a cookie secret, touched, with its account (loaded by the same
+    statement); None when absent, ended or timed out."""
     if not secret or len(secret) > 128:
         return None
-    sso = session.scalar(select(SsoSession).where(SsoSession.secret_digest == digest(secret)))
-    if sso is None or not is_current(sso, now, timeouts):
+    row = session.execute(_WITH_ACCOUNT, {"secret_digest": digest(secret)}).first()
+    if row is None:
+        return None
+    sso, account = row
+    if not is_current(sso, now, timeouts):
         return None
     if now - sso.last_seen_at >= TOUCH_EVERY:
         sso.last_seen_at = now
-    return sso
+    return sso, account
 
 
 def authentication_of(sso: SsoSession) -> Authentication:

@@ -59,14 +59,20 @@ def current() -> SsoSession | None:
         return cached
     rt = runtime()
     secret = request.cookies.get(rt.settings.session_cookie_name)
-    sso = sessions.find(db.session, secret, rt.now(), rt.timeouts) if secret else None
-    g.sso = sso
-    return sso
+    found = sessions.find(db.session, secret, rt.now(), rt.timeouts) if secret else None
+    # The account loaded with the session is held here: the ORM's identity map keeps it only weakly.
+    g.sso, g.sso_account = found or (None, None)
+    return g.sso
 
 
 def current_account() -> Account | None:
     sso = current()
-    return db.session.get(Account, sso.account_id) if sso else None
+    if sso is None:
+        return None
+    account = g.get("sso_account")
+    if account is None or account.id != sso.account_id:
+        account = db.session.get(Account, sso.account_id)
+    return account
 
 
 def client_address() -> str:
