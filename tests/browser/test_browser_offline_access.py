@@ -26,9 +26,7 @@ from idp.extensions import db
 
 from ..support import browser as bw
 from ..support.factories import PASSWORD, make_account
-from ..support.live import AgencySite, free_port, serving
 from ..support.relying_party import RelyingParty
-from ..support.smtp import SmtpServer
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,23 +41,9 @@ LANGS = ("hu", "en")
 
 
 @pytest.fixture
-def smtp():
-    with SmtpServer(security="none") as server:
-        yield server
-
-
-@pytest.fixture
 def live_settings(smtp):
     """The live provider (tests/conftest.py ``live``) mails through the SMTP server."""
     return {"mail": smtp.provider_mail()}
-
-
-@pytest.fixture
-def agency_site():
-    """The agency's own website (its redirect URIs), on another site than the provider."""
-    port = free_port()
-    with serving(AgencySite(), port):
-        yield f"http://localhost:{port}"
 
 
 @dataclass

@@ -28,7 +28,6 @@ from ..support.flows import Citizen
 from ..support.lifecycle import NEW_PASSWORD
 from ..support.live import free_port, serving
 from ..support.receiver import logout_receiver
-from ..support.smtp import SmtpServer
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,12 +36,6 @@ pytestmark = [
 
 SUBMIT = "main form.card button[type=submit]"
 LINK = re.compile(r"(http://\S+/recover/link\?token=[A-Za-z0-9_-]{40,})")
-
-
-@pytest.fixture
-def smtp():
-    with SmtpServer(security="none") as server:
-        yield server
 
 
 @pytest.fixture

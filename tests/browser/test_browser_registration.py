@@ -29,7 +29,7 @@ from ..conftest import make_settings
 from ..support import browser as bw
 from ..support.lifecycle import NEW_PASSWORD, make_officer
 from ..support.live import free_port, serving
-from ..support.smtp import SmtpServer, find_code
+from ..support.smtp import find_code
 
 pytestmark = [
     pytest.mark.browser,
@@ -44,12 +44,6 @@ CITIZEN = {
     "address_postal_code": "7621", "address_locality": "Pécs", "address_street": "Király utca 12.",
     "email": "varga.zsofia@example.hu", "username": "varga.zsofia",
 }
-
-
-@pytest.fixture
-def smtp():
-    with SmtpServer(security="none") as server:
-        yield server
 
 
 @pytest.fixture
