@@ -4,24 +4,12 @@ with the userinfo releases, and a clean-up that deletes tokens folds them in fir
 
 from __future__ import annotations
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 
 from idp.authorizations import releases
 from idp.authorizations.models import ClaimRelease, Token
 
-
-def statements_of(db, call):
-    seen: list[str] = []
-
-    def keep(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        result = call()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
-    return result, seen
+from ..support.statements import statements_of
 
 
 def id_token_entries(db, account_id):

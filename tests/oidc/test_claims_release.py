@@ -4,7 +4,7 @@ and introspection agree on it (OIDC Core §5.4; PRODUCT.md, "What agencies recei
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from idp.clients import scopes as sc
 from idp.oidc.claims import releasable_scopes
@@ -13,6 +13,7 @@ from idp.authorizations.models import Consent
 from ..support.factories import make_client
 from ..support.flows import Agency
 from ..support.protocol import id_token_claims
+from ..support.statements import statements_of
 
 APPROVED = ["openid", "profile", "email", "address", "natural_identity", "verified_claims"]
 
@@ -87,16 +88,7 @@ def test_id_token_userinfo_and_introspection_release_the_same_scopes(case, clien
 def test_userinfo_reads_the_token_its_client_account_and_consent_in_one_statement(citizen, agency, db):
     citizen.signed_in_quickly()
     access = agency.tokens()["access_token"]
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        response = agency.userinfo(access)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    response, statements = statements_of(db, lambda: agency.userinfo(access))
     assert response.get_json()["family_name"] == "Kovács"
     assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == [statements[0]], statements
     assert "consent" in statements[0]

@@ -5,22 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import event
+from ..support.statements import statements_of
 
 
 def test_an_authorize_with_a_session_looks_the_nonce_up_once(citizen, agency, db):
     citizen.signed_in_quickly()
     agency.get_code()  # consent recorded, the client snapshot warm
-    seen: list[str] = []
-
-    def keep(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        response = agency.visit()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
+    response, seen = statements_of(db, agency.visit)
     assert "code" in parse_qs(urlsplit(response.headers["Location"]).query)
     nonce_lookups = [s for s in seen if s.startswith("SELECT authorization_code.id") and "nonce" in s]
     assert len(nonce_lookups) == 1, seen
@@ -29,16 +20,7 @@ def test_an_authorize_with_a_session_looks_the_nonce_up_once(citizen, agency, db
 def test_an_authorize_with_a_session_reads_the_session_with_its_account(citizen, agency, db):
     citizen.signed_in_quickly()
     agency.get_code()
-    seen: list[str] = []
-
-    def keep(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        response = agency.visit()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
+    response, seen = statements_of(db, agency.visit)
     assert "code" in parse_qs(urlsplit(response.headers["Location"]).query)
     reads = [s for s in seen if " FROM sso_session" in s or " FROM account" in s]
     assert len(reads) == 1 and "JOIN account" in reads[0], reads
@@ -59,17 +41,8 @@ def test_a_good_exchange_claims_the_code_before_reading_it(citizen, agency, db):
     citizen.signed_in_quickly()
     agency.get_code()  # consent recorded, the client snapshot warm
     code = agency.get_code()
-    seen: list[str] = []
-
-    def keep(conn, cursor, statement, *args):
-        if "authorization_code" in statement:
-            seen.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        response = agency.exchange(code)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
+    response, sent = statements_of(db, lambda: agency.exchange(code))
+    seen = [st for st in sent if "authorization_code" in st]
     assert response.status_code == 200
     if db.engine.dialect.name == "postgresql":
         assert len(seen) == 1 and seen[0].startswith("WITH claimed AS (UPDATE authorization_code"), seen
@@ -80,17 +53,8 @@ def test_a_good_exchange_claims_the_code_before_reading_it(citizen, agency, db):
 def test_an_introspection_reads_the_token_with_its_holder_in_one_statement(citizen, agency, db):
     citizen.signed_in_quickly()
     body = agency.exchange(agency.get_code()).get_json()
-    seen: list[str] = []
-
-    def keep(conn, cursor, statement, *args):
-        flat = " ".join(statement.split())
-        if " FROM token" in flat or " FROM account" in flat:
-            seen.append(flat)
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        answer = agency.introspect(body["access_token"]).get_json()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
+    response, sent = statements_of(db, lambda: agency.introspect(body["access_token"]))
+    answer = response.get_json()
+    seen = [st for st in sent if " FROM token" in st or " FROM account" in st]
     assert answer["active"] is True
     assert len(seen) == 1 and "JOIN account" in seen[0], seen
