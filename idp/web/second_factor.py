@@ -31,6 +31,7 @@ from . import feedback, session, stash, throttled
 from .account import bp, ctx, here
 from .forms import NextForm, PasswordAndCodeForm, SecondFactorChangeForm, SecondFactorCodeForm
 from .passkey_forms import PasskeyAddForm
+from .signin import send_code_answered
 
 #: Recovery codes just issued, sealed across the one redirect and shown once.
 CODES_KIND = "recovery_codes"
@@ -157,17 +158,8 @@ def second_factor_cancel():
 @bp.post("/second-factor/send-code")
 def second_factor_send_code():
     """A code by email, to confirm a change (emailed-code method)."""
-    form = NextForm()
-    if not form.validate():
-        feedback.refuse("form_invalid")
-    else:
-        try:
-            sent = service.send_code(ctx(), g.citizen, runtime().now(), again=True)
-        except AccountError as exc:
-            feedback.refuse(exc)
-        else:
-            feedback.done("email_code_sent") if sent else feedback.refuse("email_code_not_sent")
-    return redirect(here(PAGES.get(form.page.data, "account.second_factor")), 303)
+    send_code_answered(lambda: service.send_code(ctx(), g.citizen, runtime().now(), again=True))
+    return redirect(here(PAGES.get(NextForm().page.data, "account.second_factor")), 303)
 
 
 @bp.route("/second-factor/recovery-codes", methods=["GET", "POST"])
