@@ -197,6 +197,13 @@ def reference_signing(app, seconds: float = 1.5) -> dict:
 # -- gunicorn ---------------------------------------------------------------------
 
 
+def server_label(args) -> str:
+    """The HTTP server the provider runs under in this benchmark, as the reports name it."""
+    if args.worker_class == "granian":
+        return f"granian {args.workers} workers x {args.threads} blocking threads (WSGI)"
+    return f"gunicorn {args.workers} x {args.worker_class}" + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
+
+
 class Gunicorn:
     def __init__(self, args, env: dict, port: int, tmp: Path):
         self.port = port
@@ -213,6 +220,15 @@ class Gunicorn:
         if args.worker_class == "gthread":
             cmd += ["--threads", str(args.threads)]
         cmd.append("wsgi_app:application")
+        env = dict(env)
+        if args.worker_class == "granian":
+            cmd = [
+                str(Path(sys.executable).with_name("granian")), "--interface", "wsgi", "--host", "127.0.0.1",
+                "--port", str(port), "--workers", str(args.workers), "--blocking-threads", str(args.threads),
+                "--runtime-threads", "1", "--working-dir", str(ROOT), "--log-level", "warning", "--no-ws",
+                "wsgi_app:application",
+            ]
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH")]))
         self.env = dict(env, BENCH_ERROR_LOG=str(self.error_log))
         self.cmd = cmd
         self.proc: subprocess.Popen | None = None
@@ -422,8 +438,7 @@ def sql_rows(stats_dir: Path, pre_ping: bool = True) -> tuple[list[list[str]], d
 def report(args, results: dict, sign: dict, stats_dir: Path, started: datetime) -> str:
     cores = os.cpu_count() or 1
     out = []
-    out.append(f"idp benchmark, {started:%Y-%m-%d %H:%M} UTC; {cores} cores; gunicorn {args.workers} x {args.worker_class}"
-               + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
+    out.append(f"idp benchmark, {started:%Y-%m-%d %H:%M} UTC; {cores} cores; {server_label(args)}"
                + f"; PostgreSQL on 127.0.0.1; {args.citizens} citizens; concurrency {args.concurrency}"
                + (f"; EXPERIMENTS: {', '.join(args.experiment)}" if args.experiment else ""))
     out.append("")
@@ -504,7 +519,7 @@ def parse_args(argv=None):
     p.add_argument("--seconds", type=float, default=15, help="duration cap of each measured phase (15)")
     p.add_argument("--codes", type=int, default=6000, help="codes minted for the code-exchange phase (6000)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
-    p.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"], help="gunicorn worker class (gthread)")
+    p.add_argument("--worker-class", default="gthread", choices=["gthread", "sync", "granian"], help="gunicorn worker class (gthread), or granian instead of gunicorn")
     p.add_argument("--threads", type=int, default=4, help="threads per gthread worker (4)")
     p.add_argument("--experiment", action="append", default=[], metavar="NAME",
                    help="patch a suggested hot-path change into the workers (bench/experiments.py): "
@@ -605,7 +620,8 @@ def main(argv=None) -> int:
         if args.race:
             import race
 
-            harness = SimpleNamespace(run_phase=run_phase, wait_quiet=wait_quiet, table=table, log=log, free_port=free_port)
+            harness = SimpleNamespace(run_phase=run_phase, wait_quiet=wait_quiet, table=table, log=log, free_port=free_port,
+                                      server_label=server_label)
             return race.run(args, app, seed_data, server, tmp, started, t_start, harness)
 
         results = {}

@@ -34,6 +34,13 @@ behaviour on the benchmark's paths, not reviewed replacements:
 * ``grant_built_per_call`` userinfo's token lookup (idp/authorizations/tokens.py
                     ``find_access_grant``) built anew on every call, as it was: the "before"
                     of building it once with a bind parameter.
+* ``code_added_to_orm`` authorize's new code kept as an ORM object and flushed at the commit
+                    (idp/authorizations/tokens.py ``store_code`` as it was), instead of one Core
+                    ``INSERT`` built once: the "before" of that change.
+* ``consent_built_per_call`` the consent read at authorize (idp/authorizations/consent.py
+                    ``granted_scopes``) built anew on every call, as it was: the "before".
+* ``insert_returning`` the code and token INSERTs with ``RETURNING id``, as they were (SQLAlchemy
+                    adds it to a single-row INSERT unless told the id is not wanted): the "before".
 * ``no_release``    no access-history write at all. Not a proposal (the history is a
                     product rule): the upper bound of what any cheaper form can save.
 
@@ -51,10 +58,10 @@ import time
 
 KNOWN = {"no_pre_ping", "client_cache", "release_prebuilt", "prebuilt_statements", "no_release",
          "code_claim_after_checks", "session_account_apart", "introspection_apart",
-         "grant_built_per_call"}
+         "grant_built_per_call", "code_added_to_orm", "consent_built_per_call", "insert_returning"}
 #: measured alone only: not part of ``all`` (it removes behaviour, or puts back what a change removed)
 BOUNDS = {"no_release", "code_claim_after_checks", "session_account_apart", "introspection_apart",
-          "grant_built_per_call"}
+          "grant_built_per_call", "code_added_to_orm", "consent_built_per_call", "insert_returning"}
 
 
 def enabled() -> set[str]:
@@ -78,6 +85,9 @@ AFFECTS = {
     "session_account_apart": ("authorize",),
     "introspection_apart": ("introspect",),
     "grant_built_per_call": ("userinfo",),
+    "code_added_to_orm": ("authorize",),
+    "consent_built_per_call": ("authorize",),
+    "insert_returning": ("authorize", "token"),
 }
 
 
@@ -275,6 +285,48 @@ def apply(names: set[str]):
             return tuple(row) if row is not None else None
 
         patch(tokens, "find_access_grant", find_access_grant)
+
+    if "code_added_to_orm" in names:
+        from datetime import timedelta
+
+        from idp.authorizations import tokens
+        from idp.authorizations.models import AuthorizationCode
+        from idp.security.secrets import digest
+
+        def store_code(session, code, *, client_pk, account_id, sid, redirect_uri, scope, nonce, code_challenge,
+                       code_challenge_method, auth_time, acr, amr, now, lifetime):
+            session.add(AuthorizationCode(
+                code_digest=digest(code), client_pk=client_pk, account_id=account_id, sid=sid,
+                redirect_uri=redirect_uri, scope=scope, nonce=nonce, code_challenge=code_challenge,
+                code_challenge_method=code_challenge_method, auth_time=auth_time, acr=acr, amr=list(amr),
+                created_at=now, expires_at=now + timedelta(seconds=lifetime),
+            ))
+            session.info.get(tokens._UNUSED_NONCES, set()).discard((client_pk, nonce))
+
+        patch(tokens, "store_code", store_code)
+
+    if "consent_built_per_call" in names:
+        from sqlalchemy import select
+
+        from idp.authorizations import consent
+        from idp.authorizations.models import Consent
+        from idp.clients import scopes as sc
+
+        def granted_scopes(session, account_id, client_pk):
+            row = session.scalar(select(Consent.scopes).where(Consent.account_id == account_id,
+                                                              Consent.client_pk == client_pk))
+            return set(sc.parse(row))
+
+        patch(consent, "granted_scopes", granted_scopes)
+
+    if "insert_returning" in names:
+        from sqlalchemy import insert
+
+        from idp.authorizations import tokens
+        from idp.authorizations.models import AuthorizationCode, Token
+
+        patch(tokens, "_INSERT_CODE", insert(AuthorizationCode.__table__))
+        patch(tokens, "_INSERT_TOKEN", insert(Token.__table__))
 
     if "no_release" in names:
         from idp.authorizations import releases

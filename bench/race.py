@@ -578,8 +578,7 @@ def run(args, app, seed_data: dict, server, tmp: Path, started, t_start: float, 
     out = [
         f"Race: the provider against node oidc-provider {peer.ready['oidc_provider']} (node {peer.ready['node']}), "
         f"{started:%Y-%m-%d %H:%M} UTC; {cores} cores",
-        f"ours: gunicorn {args.workers} x {args.worker_class}"
-        + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
+        f"ours: {harness.server_label(args)}"
         + f", PostgreSQL on 127.0.0.1; the peer: one node process, state in memory; {args.citizens} citizens with "
           f"a session and consent on each side; concurrency {args.concurrency}; {args.race_rounds} rounds of "
           f"{args.race_seconds:g} s per row and side, interleaved",

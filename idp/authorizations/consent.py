@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from idp.clients import scopes as sc
@@ -17,8 +17,14 @@ from . import tokens
 from .models import Consent
 
 
+#: Built once with bind parameters: every authorize with a session asks it (bench/README.md, "Race").
+_GRANTED = select(Consent.scopes).where(
+    Consent.account_id == bindparam("account_id"), Consent.client_pk == bindparam("client_pk")
+)
+
+
 def granted_scopes(session: Session, account_id: int, client_pk: int) -> set[str]:
-    row = session.scalar(select(Consent.scopes).where(Consent.account_id == account_id, Consent.client_pk == client_pk))
+    row = session.scalar(_GRANTED, {"account_id": account_id, "client_pk": client_pk})
     return set(sc.parse(row))
 
 

@@ -63,16 +63,23 @@ def store_code(
     amr: list[str],
     now: datetime,
     lifetime: int,
-) -> AuthorizationCode:
-    """Keep a new code as its digest, with how the citizen signed in (``auth_time``, ``acr``, ``amr``)."""
-    row = AuthorizationCode(
-        code_digest=digest(code), client_pk=client_pk, account_id=account_id, sid=sid, redirect_uri=redirect_uri,
-        scope=scope, nonce=nonce, code_challenge=code_challenge, code_challenge_method=code_challenge_method,
-        auth_time=auth_time, acr=acr, amr=list(amr), created_at=now, expires_at=now + timedelta(seconds=lifetime),
+) -> None:
+    """Keep a new code as its digest, with how the citizen signed in (``auth_time``, ``acr``, ``amr``):
+    one Core ``INSERT`` built once, sent at once (no ORM object, no flush at the commit)."""
+    session.execute(
+        _INSERT_CODE,
+        {
+            "code_digest": digest(code), "client_pk": client_pk, "account_id": account_id, "sid": sid,
+            "redirect_uri": redirect_uri, "scope": scope, "nonce": nonce, "code_challenge": code_challenge,
+            "code_challenge_method": code_challenge_method, "auth_time": auth_time, "acr": acr, "amr": list(amr),
+            "created_at": now, "expires_at": now + timedelta(seconds=lifetime),
+        },
     )
-    session.add(row)
     session.info.get(_UNUSED_NONCES, set()).discard((client_pk, nonce))
-    return row
+
+
+#: No ``RETURNING``: nothing reads the new row's id back.
+_INSERT_CODE = insert(AuthorizationCode.__table__).inline()
 
 
 _NONCE_USED = (
@@ -331,7 +338,8 @@ def store(
     )
 
 
-_INSERT_TOKEN = insert(Token.__table__)
+#: No ``RETURNING``: nothing reads the new row's id back.
+_INSERT_TOKEN = insert(Token.__table__).inline()
 
 
 def revoke_for_accounts(session: Session, account_ids: Collection[int], now: datetime) -> None:
