@@ -222,8 +222,11 @@ class Gunicorn:
         cmd.append("wsgi_app:application")
         env = dict(env)
         if args.worker_class == "granian":
+            granian = Path(sys.executable).with_name("granian")
+            if not granian.exists():
+                raise SystemExit("--worker-class granian: granian is not installed (pip install granian into the venv)")
             cmd = [
-                str(Path(sys.executable).with_name("granian")), "--interface", "wsgi", "--host", "127.0.0.1",
+                str(granian), "--interface", "wsgi", "--host", "127.0.0.1",
                 "--port", str(port), "--workers", str(args.workers), "--blocking-threads", str(args.threads),
                 "--runtime-threads", "1", "--working-dir", str(ROOT), "--log-level", "warning", "--no-ws",
                 "wsgi_app:application",

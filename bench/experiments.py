@@ -17,11 +17,11 @@ behaviour on the benchmark's paths, not reviewed replacements:
                     built anew per call: the same row, the same transaction.
 * ``prebuilt_statements`` the exchange's lookups (client by id, code with account and
                     consent) and its claim of the code built once per process with bind
-                    parameters (idp/clients/service.py ``find``, idp/authorizations/tokens.py
+                    parameters (idp/clients/service.py ``find``, idp/authorizations/codes.py
                     ``find_code`` and ``claim_code``): the same SQL, without building each
                     statement and its cache key on every call.
 * ``code_claim_after_checks`` the exchange as it was before the one-statement claim
-                    (idp/authorizations/tokens.py ``claim_exchange`` made to claim nothing):
+                    (idp/authorizations/codes.py ``claim_exchange`` made to claim nothing):
                     the code read with its holder by a SELECT, then claimed by an UPDATE
                     after Authlib's checks. Not a proposal: the "before" of a change made,
                     to measure it paired (a positive change is what the claim saves).
@@ -35,7 +35,7 @@ behaviour on the benchmark's paths, not reviewed replacements:
                     ``find_access_grant``) built anew on every call, as it was: the "before"
                     of building it once with a bind parameter.
 * ``code_added_to_orm`` authorize's new code kept as an ORM object and flushed at the commit
-                    (idp/authorizations/tokens.py ``store_code`` as it was), instead of one Core
+                    (idp/authorizations/codes.py ``store_code`` as it was), instead of one Core
                     ``INSERT`` built once: the "before" of that change.
 * ``consent_built_per_call`` the consent read at authorize (idp/authorizations/consent.py
                     ``granted_scopes``) built anew on every call, as it was: the "before".
@@ -182,7 +182,7 @@ def apply(names: set[str]):
         from idp.accounts.models import Account
         from idp.clients import service
         from idp.clients.models import Client
-        from idp.authorizations import tokens
+        from idp.authorizations import codes
         from idp.authorizations.models import AuthorizationCode, Consent
         from idp.security.secrets import digest, new_secret
 
@@ -215,13 +215,13 @@ def apply(names: set[str]):
             return family_id if result.rowcount == 1 else None
 
         patch(service, "find", find)
-        patch(tokens, "find_code", find_code)
-        patch(tokens, "claim_code", claim_code)
+        patch(codes, "find_code", find_code)
+        patch(codes, "claim_code", claim_code)
 
     if "code_claim_after_checks" in names:
-        from idp.authorizations import tokens
+        from idp.authorizations import codes
 
-        patch(tokens, "claim_exchange", lambda *args, **kwargs: None)
+        patch(codes, "claim_exchange", lambda *args, **kwargs: None)
 
     if "session_account_apart" in names:
         from sqlalchemy import select
@@ -289,7 +289,7 @@ def apply(names: set[str]):
     if "code_added_to_orm" in names:
         from datetime import timedelta
 
-        from idp.authorizations import tokens
+        from idp.authorizations import codes
         from idp.authorizations.models import AuthorizationCode
         from idp.security.secrets import digest
 
@@ -301,9 +301,9 @@ def apply(names: set[str]):
                 code_challenge_method=code_challenge_method, auth_time=auth_time, acr=acr, amr=list(amr),
                 created_at=now, expires_at=now + timedelta(seconds=lifetime),
             ))
-            session.info.get(tokens._UNUSED_NONCES, set()).discard((client_pk, nonce))
+            session.info.get(codes._UNUSED_NONCES, set()).discard((client_pk, nonce))
 
-        patch(tokens, "store_code", store_code)
+        patch(codes, "store_code", store_code)
 
     if "consent_built_per_call" in names:
         from sqlalchemy import select
@@ -322,10 +322,10 @@ def apply(names: set[str]):
     if "insert_returning" in names:
         from sqlalchemy import insert
 
-        from idp.authorizations import tokens
+        from idp.authorizations import codes, tokens
         from idp.authorizations.models import AuthorizationCode, Token
 
-        patch(tokens, "_INSERT_CODE", insert(AuthorizationCode.__table__))
+        patch(codes, "_INSERT_CODE", insert(AuthorizationCode.__table__))
         patch(tokens, "_INSERT_TOKEN", insert(Token.__table__))
 
     if "no_release" in names:

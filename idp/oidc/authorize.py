@@ -43,7 +43,7 @@ from idp.sessions import service as sessions
 from . import claims as claim_rules
 from . import refusals
 from .refusals import Checkpoint
-from idp.authorizations import consent, tokens
+from idp.authorizations import codes, consent
 from .responses import authorization_response
 
 LOGIN = "login"
@@ -233,10 +233,10 @@ def issue(rt, request: AuthorizationRequest, client, account, sso):
     """The code for this request (RFC 6749 §4.1.2), remembering how the citizen signed in so the ID
     token states it; returns the response to send (status, body, headers). A nonce this client
     already used in a code (another tab answered the same request first) gets ``invalid_request``."""
-    if tokens.nonce_used(db.session, client.id, request.nonce):
+    if codes.nonce_used(db.session, client.id, request.nonce):
         return error(rt, request, "invalid_request")
     code = generate_token(48)
-    tokens.store_code(
+    codes.store_code(
         db.session, code, client_pk=client.id, account_id=account.id, sid=sso.sid,
         redirect_uri=request.redirect_uri, scope=request.scope, nonce=request.nonce,
         code_challenge=request.code_challenge, code_challenge_method=request.code_challenge_method,

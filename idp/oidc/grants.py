@@ -27,7 +27,7 @@ from idp.extensions import db
 from . import claims as claim_rules
 from . import refusals
 from .refusals import Checkpoint
-from idp.authorizations import consent, releases, tokens
+from idp.authorizations import codes, consent, releases, tokens
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 RESPONSE_MODES = ("query", "form_post")
@@ -126,18 +126,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         redirect_uri = self.request.payload.redirect_uri
         verifier = self.request.form.get("code_verifier")
         if redirect_uri and verifier and CODE_VERIFIER_PATTERN.match(verifier):
-            claimed = tokens.claim_exchange(
+            claimed = codes.claim_exchange(
                 db.session, code, client.id, redirect_uri=redirect_uri, code_challenge=_s256(verifier), now=now
             )
             if claimed is not None:
                 row, self.request.code_account, self.request.consented, self.request.family_id = claimed
                 return row
-        found = tokens.find_code(db.session, code, client.id)
+        found = codes.find_code(db.session, code, client.id)
         if found is None:
             return None
         row, self.request.code_account, self.request.consented = found
         if row.consumed_at is not None:
-            tokens.revoke_code_family(db.session, row, now)
+            codes.revoke_code_family(db.session, row, now)
             return None
         if row.expires_at <= now:
             return None
@@ -148,10 +148,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         now = rt.now()
         if self.request.family_id is None:
             # Not claimed with the lookup (see query_authorization_code): claim it now.
-            family_id = tokens.claim_code(db.session, authorization_code, now)
+            family_id = codes.claim_code(db.session, authorization_code, now)
             if family_id is None:
                 # Lost a race with another exchange of the same code: that is a second use.
-                tokens.revoke_code_family(db.session, authorization_code, now)
+                codes.revoke_code_family(db.session, authorization_code, now)
                 raise InvalidGrantError("The authorization code was already used.")
             self.request.family_id = family_id
         account = self.request.code_account  # loaded with the code, one statement fewer
@@ -241,7 +241,7 @@ class OpenIDConnect(OpenIDCode):
         return token
 
     def exists_nonce(self, nonce, request):
-        return tokens.nonce_used(db.session, request.client.id, nonce)
+        return codes.nonce_used(db.session, request.client.id, nonce)
 
     def resolve_client_private_key(self, client):
         return self.runtime.keyring.current(self.get_client_algorithm(client))
