@@ -204,36 +204,47 @@ def server_label(args) -> str:
     return f"gunicorn {args.workers} x {args.worker_class}" + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
 
 
+def _gunicorn_command(args, port: int) -> list[str]:
+    cmd = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "-c", str(BENCH / "gunicorn_conf.py"),
+        "--pythonpath", str(BENCH),
+        "--chdir", str(ROOT),
+        "-b", f"127.0.0.1:{port}",
+        "-w", str(args.workers),
+        "-k", args.worker_class,
+    ]
+    if args.worker_class == "gthread":
+        cmd += ["--threads", str(args.threads)]
+    return [*cmd, "wsgi_app:application"]
+
+
+def _granian_command(args, port: int) -> list[str]:
+    """granian instead of gunicorn (``--worker-class granian``), to measure what the HTTP server costs."""
+    granian = Path(sys.executable).with_name("granian")
+    if not granian.exists():
+        raise SystemExit("--worker-class granian: granian is not installed (pip install granian into the venv)")
+    return [
+        str(granian), "--interface", "wsgi", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(args.workers), "--blocking-threads", str(args.threads),
+        "--runtime-threads", "1", "--working-dir", str(ROOT), "--log-level", "warning", "--no-ws",
+        "wsgi_app:application",
+    ]
+
+
 class Gunicorn:
+    """The provider's HTTP server in the benchmark: gunicorn, or granian with ``--worker-class granian``."""
+
     def __init__(self, args, env: dict, port: int, tmp: Path):
         self.port = port
         self.error_log = tmp / "gunicorn-error.log"
-        cmd = [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "-c", str(BENCH / "gunicorn_conf.py"),
-            "--pythonpath", str(BENCH),
-            "--chdir", str(ROOT),
-            "-b", f"127.0.0.1:{port}",
-            "-w", str(args.workers),
-            "-k", args.worker_class,
-        ]
-        if args.worker_class == "gthread":
-            cmd += ["--threads", str(args.threads)]
-        cmd.append("wsgi_app:application")
-        env = dict(env)
+        env = dict(env, BENCH_ERROR_LOG=str(self.error_log))
         if args.worker_class == "granian":
-            granian = Path(sys.executable).with_name("granian")
-            if not granian.exists():
-                raise SystemExit("--worker-class granian: granian is not installed (pip install granian into the venv)")
-            cmd = [
-                str(granian), "--interface", "wsgi", "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(args.workers), "--blocking-threads", str(args.threads),
-                "--runtime-threads", "1", "--working-dir", str(ROOT), "--log-level", "warning", "--no-ws",
-                "wsgi_app:application",
-            ]
+            self.cmd = _granian_command(args, port)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH")]))
-        self.env = dict(env, BENCH_ERROR_LOG=str(self.error_log))
-        self.cmd = cmd
+        else:
+            self.cmd = _gunicorn_command(args, port)
+        self.env = env
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
