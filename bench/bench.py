@@ -560,6 +560,10 @@ def parse_args(argv=None):
     p.add_argument("--race", action="store_true",
                    help="instead of the load phases: the provider against node oidc-provider 9 (installed from npm "
                         "into ~/.cache/idp-bench), checked and measured side by side, interleaved (bench/race.py)")
+    p.add_argument("--floor", action="store_true",
+                   help="--race: also measure the floor of the exchange on these parts (bare Flask, psycopg and "
+                        "joserfc, bench/floor.py) against the peer's exchange; --profile: record the floor's "
+                        "exchange instead of ours'")
     p.add_argument("--race-rounds", type=int, default=3, help="--race: rounds, each side going first in turn (3)")
     p.add_argument("--race-seconds", type=float, default=5, help="--race: seconds per row and side in a round (5)")
     p.add_argument("--signin", action="store_true",

@@ -325,7 +325,7 @@ class Scenario:
             f"&code_verifier={verifier}"
         ).encode()
         started = time.perf_counter_ns()
-        resp = await conn.request("POST", "/token", self.basic + self.form, body)
+        resp = await conn.request("POST", self.spec.get("token_path", "/token"), self.basic + self.form, body)
         if resp.status != 200 or b'"id_token"' not in resp.body:
             self.rec.error(label, f"HTTP {resp.status}", resp.body)
             return None

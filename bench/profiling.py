@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import floor
+
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^():]*)(?::(?P<line>\d+))?\)$")
 
 #: (bucket, path fragment) in matching order; the first fragment found in a frame's file wins.
@@ -189,7 +191,9 @@ def record_token_phase(args, seed_data, server, tmp: Path, run_phase) -> str:
     time.sleep(1.0)  # let py-spy attach
     saved, args.wait_quiet = args.wait_quiet, 0  # the wait happened before minting; py-spy is recording now
     try:
-        run_phase("profile-token", "token", args, seed_data, server, tmp, seconds)
+        # --floor: the floor's exchange (bench/floor.py) on the same codes, instead of ours'
+        extra = {"token_path": floor.PATH} if args.floor else {}
+        run_phase("profile-token", "token", args, seed_data, server, tmp, seconds, **extra)
     finally:
         args.wait_quiet = saved
         for p in procs:

@@ -18,6 +18,11 @@ alternating from round to round, so that other load on the machine falls on both
 alike. Each side's cost is the server's CPU per operation from /proc: gunicorn's
 master and workers plus PostgreSQL (its background processes and the backends of
 ``idp_bench``) for ours, the node process for the peer.
+
+With ``--floor`` a third side joins the exchange rows: ``bench/floor.py``, the
+exchange on bare Flask, psycopg and joserfc in the same workers, on codes ours'
+authorize issued, measured like ours against the peer's exchange (checked first
+by ``check_floor``).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+import floor
 import loadgen
 
 BENCH = Path(__file__).resolve().parent
@@ -55,6 +61,10 @@ ROWS = [
     ("userinfo alone", "userinfo", "RS256"),
     ("introspection alone", "introspect", "RS256"),
 ]
+#: ``--floor``: the floor's exchange (bench/floor.py, on codes ours' authorize issued) against the peer's RS256 exchange
+FLOOR_ROW = "code exchange, RS256: the floor (bench/floor.py)"
+FLOOR_PEER_ROW = "code exchange, RS256 ID token"
+FLOOR_PHASES = {("mint", "RS256"): "the floor's codes (ours' authorize)", ("token", "RS256"): FLOOR_ROW}
 UNIT = {"mint": "authorize", "token": "token", "flow": "flow", "userinfo": "userinfo", "introspect": "introspect"}
 
 
@@ -366,6 +376,44 @@ def check_side(side: str, port: int, seed: dict, cookie: str, account_id: str) -
     return seen
 
 
+def check_floor(port: int, seed: dict, ours: dict, cookie: str) -> str:
+    """``--floor``: one exchange through the floor (bench/floor.py) on a code ours' authorize issued.
+    Its ID token verifies with ours' JWKS and has ours' claims with ours' values, ours' userinfo
+    accepts its access token (the token row is complete), and the code does not work twice."""
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    def need(condition: bool, what: str) -> None:
+        if not condition:
+            raise CheckFailed(f"floor: {what}")
+
+    browser = Browser(port, cookie)
+    status, jwks = browser.json("GET", "/jwks.json")
+    need(status == 200, f"jwks: {status}")
+    verifier, challenge = loadgen.pkce()
+    nonce = secrets.token_urlsafe(16)
+    _, location, _ = browser.request("GET", _authorize_target(seed["client_id"], seed["redirect_uri"], challenge, nonce))
+    code = (parse_qs(urlsplit(location or "").query).get("code") or [None])[0]
+    need(code is not None, f"authorize gave no code: {location}")
+    body = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": seed["redirect_uri"],
+                      "code_verifier": verifier})
+    client = {"client_id": seed["client_id"], "client_secret": seed["client_secret"]}
+    status, token = browser.json("POST", floor.PATH, _basic(client), body)
+    need(status == 200 and "id_token" in token, f"exchange: {status} {token}")
+    claims = jwt.decode(token["id_token"], KeySet.import_key_set(jwks), algorithms=["RS256"]).claims
+    need(claims.get("nonce") == nonce, "nonce not echoed")
+    need(sorted(claims) == ours["RS256"]["claims"], f"claims {sorted(claims)}, ours {ours['RS256']['claims']}")
+    differ = [k for k, v in ours["RS256"]["values"].items() if k not in VARYING and claims.get(k) != v]
+    need(not differ, f"values differ from ours' in {differ}")
+    status, info = browser.json("GET", "/userinfo", {"Authorization": f"Bearer {token['access_token']}"})
+    need(status == 200 and info.get("sub") == claims["sub"], f"ours' userinfo with the floor's token: {status} {info}")
+    status, again = browser.json("POST", floor.PATH, _basic(client), body)
+    need(status == 400 and again.get("error") == "invalid_grant", f"second use of a code: {status} {again}")
+    browser.close()
+    return ("  floor (bench/floor.py): on a code of ours' authorize, its RS256 ID token verifies with ours' JWKS and "
+            "has ours' claims and values; ours' userinfo accepts its access token; a second use: invalid_grant")
+
+
 #: ID token claims that differ between any two tokens (or that one side does not make)
 VARYING = {"iss", "aud", "iat", "exp", "auth_time", "nonce", "sid", "at_hash", "jti"}
 
@@ -420,6 +468,9 @@ def run_rounds(args, sides: list[Side], tmp: Path, harness, rounds: int, seconds
                 harness.wait_quiet(args.wait_quiet, sample=1.0)
                 args.wait_quiet -= time.monotonic() - t0
             for side in order:
+                if side.name == "floor" and (phase, alg) not in FLOOR_PHASES:
+                    continue
+                row = FLOOR_PHASES[phase, alg] if side.name == "floor" else label
                 extra = dict(side.spec, codes_file=side.codes)
                 limit = seconds
                 if phase == "mint":
@@ -438,7 +489,7 @@ def run_rounds(args, sides: list[Side], tmp: Path, harness, rounds: int, seconds
                 count = result["latency"].get(UNIT[phase], {}).get("count", 0)
                 if phase == "token":
                     side.rate[alg] = max(side.rate.get(alg, 0.0), count / max(result["wall"], 1e-9))
-                results.append({"round": r + 1, "side": side.name, "row": label, "phase": phase, "alg": alg,
+                results.append({"round": r + 1, "side": side.name, "row": row, "phase": phase, "alg": alg,
                                 "result": result})
     return results
 
@@ -472,34 +523,39 @@ def _range(values: list[float]) -> str:
     return f"{min(values):.2f}-{max(values):.2f}" if values else "-"
 
 
+def _summary_row(label: str, ours_entries: list[dict], peer_entries: list[dict]) -> list[str]:
+    """One summary row: ``ours_entries`` (the provider's, or the floor's) against ``peer_entries``."""
+    ours, peer = _totals(ours_entries), _totals(peer_entries)
+    ratios, rps_ratios = [], []
+    for r in sorted({e["round"] for e in ours_entries + peer_entries}):
+        o = _totals([e for e in ours_entries if e["round"] == r])
+        p = _totals([e for e in peer_entries if e["round"] == r])
+        if o["n"] and p["n"]:
+            ratios.append(_cost("peer", p) / _cost("ours", o))
+            rps_ratios.append((o["n"] / o["wall"]) / (p["n"] / p["wall"]))
+    o_ms, p_ms = _cost("ours", ours), _cost("peer", peer)
+    o_rps, p_rps = ours["n"] / max(ours["wall"], 1e-9), peer["n"] / max(peer["wall"], 1e-9)
+    return [
+        label,
+        f"{o_ms:.2f}", f"{ours['server'] / max(ours['n'], 1) * 1e3:.2f}+{ours['postgres'] / max(ours['n'], 1) * 1e3:.2f}",
+        f"{p_ms:.2f}", f"{p_ms / o_ms:.2f}", _range(ratios),
+        f"{o_rps:,.0f}", f"{p_rps:,.0f}", f"{o_rps / p_rps:.2f}", _range(rps_ratios),
+        f"{max(ours['busy'] - ours['server'] - ours['postgres'] - ours['loadgen'], 0) / ours['capacity']:.0%}"
+        f"/{max(peer['busy'] - peer['server'] - peer['postgres'] - peer['loadgen'], 0) / peer['capacity']:.0%}",
+        f"{max(ours['other_max'], 0):.0%}/{max(peer['other_max'], 0):.0%}",
+        f"{max(ours['capacity'] - ours['busy'], 0) / ours['capacity']:.0%}"
+        f"/{max(peer['capacity'] - peer['busy'], 0) / peer['capacity']:.0%}",
+    ]
+
+
 def summary_rows(results: list[dict]) -> list[list[str]]:
-    rows = []
-    for label, *_ in ROWS:
-        picked = [e for e in results if e["row"] == label]
-        if not picked:
-            continue
-        ours = _totals([e for e in picked if e["side"] == "ours"])
-        peer = _totals([e for e in picked if e["side"] == "peer"])
-        ratios, rps_ratios = [], []
-        for r in sorted({e["round"] for e in picked}):
-            o = _totals([e for e in picked if e["side"] == "ours" and e["round"] == r])
-            p = _totals([e for e in picked if e["side"] == "peer" and e["round"] == r])
-            if o["n"] and p["n"]:
-                ratios.append(_cost("peer", p) / _cost("ours", o))
-                rps_ratios.append((o["n"] / o["wall"]) / (p["n"] / p["wall"]))
-        o_ms, p_ms = _cost("ours", ours), _cost("peer", peer)
-        o_rps, p_rps = ours["n"] / max(ours["wall"], 1e-9), peer["n"] / max(peer["wall"], 1e-9)
-        rows.append([
-            label,
-            f"{o_ms:.2f}", f"{ours['server'] / max(ours['n'], 1) * 1e3:.2f}+{ours['postgres'] / max(ours['n'], 1) * 1e3:.2f}",
-            f"{p_ms:.2f}", f"{p_ms / o_ms:.2f}", _range(ratios),
-            f"{o_rps:,.0f}", f"{p_rps:,.0f}", f"{o_rps / p_rps:.2f}", _range(rps_ratios),
-            f"{max(ours['busy'] - ours['server'] - ours['postgres'] - ours['loadgen'], 0) / ours['capacity']:.0%}"
-            f"/{max(peer['busy'] - peer['server'] - peer['postgres'] - peer['loadgen'], 0) / peer['capacity']:.0%}",
-            f"{max(ours['other_max'], 0):.0%}/{max(peer['other_max'], 0):.0%}",
-            f"{max(ours['capacity'] - ours['busy'], 0) / ours['capacity']:.0%}"
-            f"/{max(peer['capacity'] - peer['busy'], 0) / peer['capacity']:.0%}",
-        ])
+    def entries(side: str, label: str) -> list[dict]:
+        return [e for e in results if e["side"] == side and e["row"] == label]
+
+    rows = [_summary_row(label, entries("ours", label), entries("peer", label))
+            for label, *_ in ROWS if entries("ours", label) and entries("peer", label)]
+    if entries("floor", FLOOR_ROW):
+        rows.append(_summary_row(FLOOR_ROW, entries("floor", FLOOR_ROW), entries("peer", FLOOR_PEER_ROW)))
     return rows
 
 
@@ -565,6 +621,10 @@ def run(args, app, seed_data: dict, server, tmp: Path, started, t_start: float, 
             Side("ours", server, seed_data, tmp, {}),
             Side("peer", peer, peer_seed, tmp, {"workers": 1, "balance": False}),
         ]
+        if args.floor:
+            checks.append(check_floor(server.port, seed_data, ours_seen, f"{seed_data['cookie_name']}="
+                                      f"{seed_data['check_session']}"))
+            sides.append(Side("floor", server, seed_data, tmp, {"token_path": floor.PATH}))
         for e in run_rounds(args, sides, tmp, harness, 1, 1.5, warm_up=True):
             if e["result"]["errors"]:
                 raise RuntimeError(f"warm-up: {e['side']} {e['phase']} {e['alg']} failed: {e['result']['error_samples']}")

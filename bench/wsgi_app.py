@@ -1,4 +1,4 @@
-"""The provider as the benchmark serves it under gunicorn, plus two things the provider does not have.
+"""The provider as the benchmark serves it under gunicorn, plus references the provider does not have.
 
 * ``application`` is ``idp.create_app()`` configured from the environment
   (``IDP_*`` variables, set by ``bench/run``), wrapped so that every SQL
@@ -7,6 +7,8 @@
   hook (``bench/gunicorn_conf.py``) into ``$BENCH_STATS_DIR``.
 * ``/_ref/ping`` is served by a *bare* Flask app (no hooks, no database) in the
   same workers: the framework ceiling the provider's endpoints are compared to.
+* ``/_ref/token`` on that app is the floor of the code exchange on these parts
+  (``bench/floor.py``): bare Flask, psycopg and joserfc, for ``--race --floor``.
 
 Nothing here changes how the provider handles a request; the listeners add a
 counter increment per statement (well under a microsecond).
@@ -25,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 import experiments
+import floor
 import idp
 
 _local = threading.local()
@@ -121,16 +124,18 @@ def dump_stats() -> None:
         json.dump(data, fh)
 
 
-def _reference_app() -> Flask:
+def _reference_app(idp_app) -> Flask:
     ref = Flask("bench_reference")
 
     @ref.get("/_ref/ping")
     def ping():
         return jsonify(ok=True)
 
+    floor.add_route(ref, idp_app)
     return ref
 
 
 EXPERIMENTS = experiments.enabled()
 experiments.apply(EXPERIMENTS)
-application = Counted(idp.create_app(), _reference_app())
+_provider = idp.create_app()
+application = Counted(_provider, _reference_app(_provider))
