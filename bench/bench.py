@@ -589,7 +589,10 @@ def parse_args(argv=None):
     p.add_argument("--phases", default="ping,discovery,mint,token,flow",
                    help="phases to run (default all; token implies mint; without ping no 'vs ping' column)")
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.floor and not (args.race or args.profile):
+        p.error("--floor goes with --race or --profile")
+    return args
 
 
 def main(argv=None) -> int:

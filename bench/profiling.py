@@ -41,6 +41,7 @@ LIBRARIES = [
     ("Flask extensions (babel, wtf)", "/flask_wtf/"),
     ("Flask extensions (babel, wtf)", "/babel/"),
     ("gunicorn (HTTP parsing, sockets)", "/gunicorn/"),
+    ("the floor (bench/floor.py)", "/bench/floor.py"),
     ("benchmark SQL counter (bench/wsgi_app.py)", "/bench/"),
     ("idp (the provider's own code)", "/idp/"),
 ]
@@ -48,6 +49,7 @@ LIBRARIES = [
 #: Named steps of the token endpoint: (label, function name, file fragment).
 STEPS = [
     ("Flask token view, total", "token", "/idp/web/oauth.py"),
+    ("the floor's view, total (--floor)", "add_route.<locals>.token", "/bench/floor.py"),
     ("  client authentication (query_client + secret check)", "authenticate_token_endpoint_client", "/authlib/"),
     ("  grant.validate_token_request (code lookup, PKCE)", "validate_token_request", "/authlib/oauth2/rfc6749/grants/authorization_code.py"),
     ("    query_authorization_code (SELECT code)", "query_authorization_code", "/idp/oidc/grants.py"),
@@ -80,12 +82,18 @@ def _parse(raw_files: list[Path]) -> list[tuple[list[tuple[str, str]], int]]:
     return samples
 
 
-def summarise(raw_files: list[Path]) -> str:
+#: The view a token phase runs: ours' ``/token``, or the floor's (``--profile --floor``).
+OURS_VIEW = ("token", "/idp/web/oauth.py")
+FLOOR_VIEW = ("add_route.<locals>.token", "/bench/floor.py")
+
+
+def summarise(raw_files: list[Path], view: tuple[str, str] = OURS_VIEW) -> str:
     samples = _parse(raw_files)
     total = sum(c for _, c in samples)
     if not total:
         return "py-spy recorded no samples"
-    token_samples = [(f, c) for f, c in samples if any(fn == "token" and "/idp/web/oauth.py" in fi for fn, fi in f)]
+    view_func, view_file = view
+    token_samples = [(f, c) for f, c in samples if any(fn == view_func and view_file in fi for fn, fi in f)]
     token_total = sum(c for _, c in token_samples)
 
     by_lib = collections.Counter()
@@ -124,7 +132,7 @@ def summarise(raw_files: list[Path]) -> str:
         out.append(f"  {n / total:6.1%}  {label}")
     out.append("")
     out.append("Call tree of the /token view (share of all samples; a call into a library includes everything below it):")
-    out.extend(call_tree(samples, "token", "/idp/web/oauth.py", total))
+    out.extend(call_tree(samples, view_func, view_file, total))
     out.append("")
     out.append("Hottest innermost frames (self time):")
     for name, n in leaves.most_common(15):
@@ -145,13 +153,13 @@ def call_tree(samples, root_func: str, root_file: str, total: int, min_share: fl
         if start is None:
             continue
         node = tree
-        for func, file in frames[start:]:
+        for depth, (func, file) in enumerate(frames[start:]):
             key = f"{func} ({_short(file)})"
             child = node.setdefault(key, {"n": 0, "kids": {}})
             child["n"] += count
             lib = _library(file)
-            if lib is not None and not any(t in file for t in ("/idp/", "/authlib/")) and key != f"{root_func} ({_short(root_file)})":
-                break  # a library call: charge everything below it here
+            if depth and lib is not None and not any(t in file for t in ("/idp/", "/authlib/")):
+                break  # a library call below the root: charge everything below it here
             node = child["kids"]
     lines: list[str] = []
 
@@ -215,4 +223,4 @@ def record_token_phase(args, seed_data, server, tmp: Path, run_phase) -> str:
         keep.mkdir(parents=True, exist_ok=True)
         for f in present:
             shutil.copy(f, keep / f.name)
-    return summarise(present)
+    return summarise(present, FLOOR_VIEW if args.floor else OURS_VIEW)

@@ -63,7 +63,7 @@ ROWS = [
 ]
 #: ``--floor``: the floor's exchange (bench/floor.py, on codes ours' authorize issued) against the peer's RS256 exchange
 FLOOR_ROW = "code exchange, RS256: the floor (bench/floor.py)"
-FLOOR_PEER_ROW = "code exchange, RS256 ID token"
+FLOOR_PEER_ROW = next(label for label, phase, alg in ROWS if (phase, alg) == ("token", "RS256"))
 FLOOR_PHASES = {("mint", "RS256"): "the floor's codes (ours' authorize)", ("token", "RS256"): FLOOR_ROW}
 UNIT = {"mint": "authorize", "token": "token", "flow": "flow", "userinfo": "userinfo", "introspect": "introspect"}
 
@@ -376,12 +376,24 @@ def check_side(side: str, port: int, seed: dict, cookie: str, account_id: str) -
     return seen
 
 
-def check_floor(port: int, seed: dict, ours: dict, cookie: str) -> str:
+#: Token columns the floor's row must share with the row of ours' last check exchange (same citizen, client, scope)
+FLOOR_SAME_COLUMNS = ("client_pk", "account_id", "scope", "refresh_digest", "acr", "amr", "released_claims")
+
+
+def check_floor(port: int, seed: dict, ours: dict, cookie: str, app) -> str:
     """``--floor``: one exchange through the floor (bench/floor.py) on a code ours' authorize issued.
-    Its ID token verifies with ours' JWKS and has ours' claims with ours' values, ours' userinfo
-    accepts its access token (the token row is complete), and the code does not work twice."""
+    Its ID token verifies with ours' JWKS and has ours' claims with ours' values and a right
+    ``at_hash``; its token row has the values of the row of ours' last check exchange for the same
+    citizen (``FLOOR_SAME_COLUMNS``, and the access lifetime); ours' userinfo accepts its access
+    token; and the code does not work twice."""
+    from authlib.oidc.core.util import create_half_hash
     from joserfc import jwt
     from joserfc.jwk import KeySet
+    from sqlalchemy import select
+
+    from idp.authorizations.models import Token
+    from idp.extensions import db
+    from idp.security.secrets import digest
 
     def need(condition: bool, what: str) -> None:
         if not condition:
@@ -405,13 +417,27 @@ def check_floor(port: int, seed: dict, ours: dict, cookie: str) -> str:
     need(sorted(claims) == ours["RS256"]["claims"], f"claims {sorted(claims)}, ours {ours['RS256']['claims']}")
     differ = [k for k, v in ours["RS256"]["values"].items() if k not in VARYING and claims.get(k) != v]
     need(not differ, f"values differ from ours' in {differ}")
+    need(claims.get("at_hash") == create_half_hash(token["access_token"], "RS256").decode(), "at_hash is wrong")
+    with app.app_context():
+        mine = db.session.scalar(select(Token).where(Token.access_digest == digest(token["access_token"])))
+        need(mine is not None, "no token row for its access token")
+        theirs = db.session.scalar(select(Token).where(Token.account_id == mine.account_id, Token.id < mine.id)
+                                   .order_by(Token.id.desc()).limit(1))
+        need(theirs is not None, "no token row of ours' check exchange to compare with")
+        differ = [c for c in FLOOR_SAME_COLUMNS if getattr(mine, c) != getattr(theirs, c)]
+        if mine.access_expires_at - mine.issued_at != theirs.access_expires_at - theirs.issued_at:
+            differ.append("access lifetime")
+        need(not differ, f"its token row differs from ours' in {differ}")
+        db.session.rollback()
     status, info = browser.json("GET", "/userinfo", {"Authorization": f"Bearer {token['access_token']}"})
     need(status == 200 and info.get("sub") == claims["sub"], f"ours' userinfo with the floor's token: {status} {info}")
     status, again = browser.json("POST", floor.PATH, _basic(client), body)
     need(status == 400 and again.get("error") == "invalid_grant", f"second use of a code: {status} {again}")
     browser.close()
     return ("  floor (bench/floor.py): on a code of ours' authorize, its RS256 ID token verifies with ours' JWKS and "
-            "has ours' claims and values; ours' userinfo accepts its access token; a second use: invalid_grant")
+            "has ours' claims and values and a right at_hash; its token row has the values of ours' ("
+            f"{', '.join(FLOOR_SAME_COLUMNS)}, the access lifetime); ours' userinfo accepts its access token; "
+            "a second use: invalid_grant")
 
 
 #: ID token claims that differ between any two tokens (or that one side does not make)
@@ -554,7 +580,7 @@ def summary_rows(results: list[dict]) -> list[list[str]]:
 
     rows = [_summary_row(label, entries("ours", label), entries("peer", label))
             for label, *_ in ROWS if entries("ours", label) and entries("peer", label)]
-    if entries("floor", FLOOR_ROW):
+    if entries("floor", FLOOR_ROW) and entries("peer", FLOOR_PEER_ROW):
         rows.append(_summary_row(FLOOR_ROW, entries("floor", FLOOR_ROW), entries("peer", FLOOR_PEER_ROW)))
     return rows
 
@@ -623,7 +649,7 @@ def run(args, app, seed_data: dict, server, tmp: Path, started, t_start: float, 
         ]
         if args.floor:
             checks.append(check_floor(server.port, seed_data, ours_seen, f"{seed_data['cookie_name']}="
-                                      f"{seed_data['check_session']}"))
+                                      f"{seed_data['check_session']}", app))
             sides.append(Side("floor", server, seed_data, tmp, {"token_path": floor.PATH}))
         for e in run_rounds(args, sides, tmp, harness, 1, 1.5, warm_up=True):
             if e["result"]["errors"]:
