@@ -7,9 +7,9 @@ and PostgreSQL's CPU per exchange) against the peer's exchange. It does the exch
 work and nothing else:
 
 * the client from a per-worker copy, its secret checked against the stored digest in constant time;
-* the code claimed and loaded with its account and consent in **one** statement, the provider's
-  own claim (the same ``WHERE``: client, unused, unexpired, the same ``redirect_uri``, the S256
-  challenge of the verifier), as SQL text prepared once on a psycopg connection per thread;
+* the code claimed and loaded with its account and consent in **one** statement: the provider's
+  own claim (``codes._CLAIM_EXCHANGE``: client, unused, unexpired, the same ``redirect_uri``, the
+  S256 challenge of the verifier) compiled once to SQL text, prepared on a psycopg connection per thread;
 * an RS256 ID token with the same claims as ours (the provider's ``user_claims``), signed by joserfc
   with the provider's current key;
 * the token row inserted with the provider's columns (its released claim names included) and a
@@ -37,10 +37,12 @@ from flask import Flask, jsonify, request
 from joserfc import jwt
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Json
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import make_url
 
 from idp.accounts.models import Account
 from idp.accounts.states import LIVE_STATES
+from idp.authorizations import codes
 from idp.authorizations.releases import names as released_names
 from idp.authorizations.tokens import new_token_value
 from idp.oidc.claims import Subject, user_claims
@@ -49,19 +51,27 @@ from idp.security.secrets import digest, matches_digest, new_secret
 
 PATH = "/_ref/token"
 
-_CLAIM = """
-WITH claimed AS (
-    UPDATE authorization_code SET consumed_at = %(now)s, family_id = %(family_id)s
-    WHERE code_digest = %(code_digest)s AND client_pk = %(client_pk)s AND consumed_at IS NULL
-      AND expires_at > %(now)s AND redirect_uri = %(redirect_uri)s AND code_challenge_method = 'S256'
-      AND code_challenge = %(code_challenge)s
-    RETURNING account_id, sid, scope, nonce, auth_time, acr, amr
-)
+
+def _claim_statement() -> tuple[str, dict]:
+    """The provider's own claim (``codes._CLAIM_EXCHANGE``: its ``WHERE`` and its ``SET``), compiled once
+    for psycopg, in a CTE that returns the code with the account columns the benchmark's scope
+    releases and the consent; and the compiled statement's fixed parameters (the method ``S256``)."""
+    code = codes._code_table
+    claim = codes._CLAIM_EXCHANGE.returning(
+        code.c.account_id, code.c.client_pk, code.c.sid, code.c.scope, code.c.nonce, code.c.auth_time, code.c.acr,
+        code.c.amr,
+    ).compile(dialect=psycopg_dialect())
+    fixed = {name: value for name, value in claim.params.items() if value is not None}
+    return f"""
+WITH claimed AS ({claim})
 SELECT claimed.*, account.state, account.is_test, account.identifier, account.family_name, account.given_name,
        account.birth_date, account.locale, account.email, account.email_verified, consent.scopes AS consented
 FROM claimed JOIN account ON account.id = claimed.account_id
-LEFT JOIN consent ON consent.account_id = claimed.account_id AND consent.client_pk = %(client_pk)s
-"""
+LEFT JOIN consent ON consent.account_id = claimed.account_id AND consent.client_pk = claimed.client_pk
+""", fixed
+
+
+_CLAIM, _CLAIM_FIXED = _claim_statement()
 
 _INSERT = """
 INSERT INTO token (family_id, client_pk, account_id, sid, scope, access_digest, refresh_digest, issued_at,
@@ -133,8 +143,9 @@ def add_route(app: Flask, idp_app) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as the provider's columns keep it
         family_id = new_secret(24)
         row = conn.execute(_CLAIM, {
-            "now": now, "family_id": family_id, "code_digest": digest(form.get("code", "")), "client_pk": client.id,
-            "redirect_uri": form.get("redirect_uri", ""), "code_challenge": _s256(form.get("code_verifier", "")),
+            **_CLAIM_FIXED, "now": now, "claimed_at": now, "new_family_id": family_id,
+            "b_code_digest": digest(form.get("code", "")), "b_client_pk": client.id,
+            "b_redirect_uri": form.get("redirect_uri", ""), "b_code_challenge": _s256(form.get("code_verifier", "")),
         }, prepare=True).fetchone()
         if row is None:
             conn.rollback()

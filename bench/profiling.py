@@ -46,10 +46,15 @@ LIBRARIES = [
     ("idp (the provider's own code)", "/idp/"),
 ]
 
+#: The view a token phase runs: ours' ``/token``, or the floor's (``--profile --floor``).
+OURS_VIEW = ("token", "/idp/web/oauth.py")
+FLOOR_VIEW = ("add_route.<locals>.token", "/bench/floor.py")
+
+
 #: Named steps of the token endpoint: (label, function name, file fragment).
 STEPS = [
-    ("Flask token view, total", "token", "/idp/web/oauth.py"),
-    ("the floor's view, total (--floor)", "add_route.<locals>.token", "/bench/floor.py"),
+    ("Flask token view, total", *OURS_VIEW),
+    ("the floor's view, total (--floor)", *FLOOR_VIEW),
     ("  client authentication (query_client + secret check)", "authenticate_token_endpoint_client", "/authlib/"),
     ("  grant.validate_token_request (code lookup, PKCE)", "validate_token_request", "/authlib/oauth2/rfc6749/grants/authorization_code.py"),
     ("    query_authorization_code (SELECT code)", "query_authorization_code", "/idp/oidc/grants.py"),
@@ -80,11 +85,6 @@ def _parse(raw_files: list[Path]) -> list[tuple[list[tuple[str, str]], int]]:
                 frames.append((m.group("func"), m.group("file")) if m else (frame, ""))
             samples.append((frames, int(count)))
     return samples
-
-
-#: The view a token phase runs: ours' ``/token``, or the floor's (``--profile --floor``).
-OURS_VIEW = ("token", "/idp/web/oauth.py")
-FLOOR_VIEW = ("add_route.<locals>.token", "/bench/floor.py")
 
 
 def summarise(raw_files: list[Path], view: tuple[str, str] = OURS_VIEW) -> str:

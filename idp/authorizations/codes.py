@@ -179,7 +179,6 @@ def claim_code(session: Session, code: AuthorizationCode, now: datetime) -> str 
     return family_id
 
 
-
 def revoke_code_family(session: Session, code: AuthorizationCode, now: datetime) -> None:
     """A code used twice: revoke everything its first use issued (RFC 6749 §4.1.2)."""
     current = session.scalar(select(AuthorizationCode.family_id).where(AuthorizationCode.id == code.id))
