@@ -297,6 +297,22 @@ class CheckFailed(RuntimeError):
     pass
 
 
+def _code_for(browser: Browser, seed: dict, client: dict, nonce: str, pkce: bool = True) -> tuple[str | None, str, str]:
+    """A code from the side's authorize for the browser's citizen: (code or None, verifier, error)."""
+    verifier, challenge = loadgen.pkce()
+    status, location, _ = browser.request(
+        "GET", _authorize_target(client["client_id"], seed["redirect_uri"], challenge if pkce else None, nonce))
+    query = parse_qs(urlsplit(location or "").query)
+    return (query.get("code") or [None])[0], verifier, (query.get("error") or [f"HTTP {status}"])[0]
+
+
+def _exchange(browser: Browser, seed: dict, client: dict, code: str, verifier: str, path: str = "/token"):
+    """The code exchanged at ``path`` (client_secret_basic): (status, JSON)."""
+    body = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": seed["redirect_uri"],
+                      "code_verifier": verifier})
+    return browser.json("POST", path, _basic(client), body)
+
+
 def check_side(side: str, port: int, seed: dict, cookie: str, account_id: str) -> dict:
     """The real work, verified on one side; raises CheckFailed. Returns what was seen, for the report."""
     from joserfc import jwt
@@ -318,16 +334,10 @@ def check_side(side: str, port: int, seed: dict, cookie: str, account_id: str) -
     seen: dict = {"side": side}
 
     def code_for(client: dict, nonce: str, pkce: bool = True) -> tuple[str | None, str, str]:
-        verifier, challenge = loadgen.pkce()
-        status, location, body = browser.request(
-            "GET", _authorize_target(client["client_id"], seed["redirect_uri"], challenge if pkce else None, nonce))
-        query = parse_qs(urlsplit(location or "").query)
-        return (query.get("code") or [None])[0], verifier, (query.get("error") or [f"HTTP {status}"])[0]
+        return _code_for(browser, seed, client, nonce, pkce)
 
     def exchange(client: dict, code: str, verifier: str):
-        body = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": seed["redirect_uri"],
-                          "code_verifier": verifier})
-        return browser.json("POST", "/token", _basic(client), body)
+        return _exchange(browser, seed, client, code, verifier)
 
     rs = {"client_id": seed["client_id"], "client_secret": seed["client_secret"]}
     es = seed["es256"]
@@ -402,15 +412,11 @@ def check_floor(port: int, seed: dict, ours: dict, cookie: str, app) -> str:
     browser = Browser(port, cookie)
     status, jwks = browser.json("GET", "/jwks.json")
     need(status == 200, f"jwks: {status}")
-    verifier, challenge = loadgen.pkce()
-    nonce = secrets.token_urlsafe(16)
-    _, location, _ = browser.request("GET", _authorize_target(seed["client_id"], seed["redirect_uri"], challenge, nonce))
-    code = (parse_qs(urlsplit(location or "").query).get("code") or [None])[0]
-    need(code is not None, f"authorize gave no code: {location}")
-    body = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": seed["redirect_uri"],
-                      "code_verifier": verifier})
     client = {"client_id": seed["client_id"], "client_secret": seed["client_secret"]}
-    status, token = browser.json("POST", floor.PATH, _basic(client), body)
+    nonce = secrets.token_urlsafe(16)
+    code, verifier, error = _code_for(browser, seed, client, nonce)
+    need(code is not None, f"authorize gave no code ({error})")
+    status, token = _exchange(browser, seed, client, code, verifier, floor.PATH)
     need(status == 200 and "id_token" in token, f"exchange: {status} {token}")
     claims = jwt.decode(token["id_token"], KeySet.import_key_set(jwks), algorithms=["RS256"]).claims
     need(claims.get("nonce") == nonce, "nonce not echoed")
@@ -431,7 +437,7 @@ def check_floor(port: int, seed: dict, ours: dict, cookie: str, app) -> str:
         db.session.rollback()
     status, info = browser.json("GET", "/userinfo", {"Authorization": f"Bearer {token['access_token']}"})
     need(status == 200 and info.get("sub") == claims["sub"], f"ours' userinfo with the floor's token: {status} {info}")
-    status, again = browser.json("POST", floor.PATH, _basic(client), body)
+    status, again = _exchange(browser, seed, client, code, verifier, floor.PATH)
     need(status == 400 and again.get("error") == "invalid_grant", f"second use of a code: {status} {again}")
     browser.close()
     return ("  floor (bench/floor.py): on a code of ours' authorize, its RS256 ID token verifies with ours' JWKS and "
